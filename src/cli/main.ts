@@ -1,0 +1,65 @@
+/**
+ * The db-harness entry point: the only module that touches `process` (argv, env, TTYs, exit code).
+ * It runs the command tree and maps the outcome to an exit code from exit-codes.ts: a
+ * `CommandExit` carries its own code, a `HarnessError` or a bad flag is 1.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { Cause, Effect, Exit, Layer } from "effect"
+import { Command } from "effect/cli"
+import { redactUrl } from "../engine/connection.ts"
+import { CliEnvironment } from "./cli-environment.ts"
+import { commands } from "./commands.ts"
+import { ExitCode } from "./exit-codes.ts"
+import { styleFor } from "./output.ts"
+import packageJson from "../../package.json" with { type: "json" }
+
+const app = Command.make("db-harness").pipe(
+  Command.withDescription(
+    "Move PostgreSQL data between environments safely and gate database deployments in CI."
+  ),
+  Command.withSubcommands(commands)
+)
+
+const colour = process.stderr.isTTY === true && !("NO_COLOR" in process.env) && process.env["TERM"] !== "dumb"
+
+const cliEnvironment = Layer.succeed(CliEnvironment, {
+  env: process.env,
+  cwd: process.cwd(),
+  stdoutIsTTY: process.stdout.isTTY === true,
+  stderrIsTTY: process.stderr.isTTY === true,
+  colour,
+  writeStdout: (text) => void process.stdout.write(text),
+  writeStderr: (text) => void process.stderr.write(text),
+  columns: () => process.stderr.columns ?? 100
+})
+
+const program = Command.runWith(app, { version: packageJson.version })(process.argv.slice(2)).pipe(
+  Effect.provide(Layer.mergeAll(NodeServices.layer, cliEnvironment))
+)
+
+const exit = await Effect.runPromiseExit(program)
+const style = styleFor(colour)
+
+const exitCodeOf = (result: typeof exit): number => {
+  if (Exit.isSuccess(result)) return ExitCode.Success
+  const failure = Cause.findErrorOption(result.cause)
+  if (failure._tag === "Some") {
+    const error = failure.value as { _tag?: string; code?: number; message?: string }
+    if (error._tag === "CommandExit") {
+      if (error.message) process.stderr.write(`${error.message}\n`)
+      return error.code ?? ExitCode.Error
+    }
+    if (error._tag === "HarnessError") {
+      process.stderr.write(`${style.red("error:")} ${redactUrl(error.message ?? "")}\n`)
+      return ExitCode.Error
+    }
+    // Parse errors of the CLI itself were already shown by the CLI's presenter.
+    return ExitCode.Error
+  }
+  if (!Cause.hasInterruptsOnly(result.cause)) {
+    process.stderr.write(`${style.red("internal error:")} ${redactUrl(Cause.pretty(result.cause))}\n`)
+  }
+  return ExitCode.Error
+}
+
+process.exitCode = exitCodeOf(exit)

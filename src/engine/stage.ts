@@ -1,0 +1,60 @@
+/**
+ * The stage interface: how subsetting filters, masking strategies and PII detectors plug into the
+ * one streaming pass of `propagate`.
+ *
+ * A `Stage` is asked once per table whether it wants that table; if so it returns a `TableStage`
+ * that declares the columns it reads or writes and a synchronous `process` function that sees
+ * rows in batches (thousands at a time, never one Effect per row). Only the declared columns are
+ * decoded; every other field passes through to the target as the original bytes.
+ */
+import type { Effect } from "effect"
+import type { HarnessError } from "./errors.ts"
+
+/** A column as a stage sees it. `type` is PostgreSQL's `format_type` text, e.g. `character varying(80)`. */
+export interface StageColumn {
+  readonly name: string
+  readonly type: string
+  /** OID of the column's type in the source database. */
+  readonly typeOid: number
+  /** Base type's name when `type` is a domain or an array's element type, e.g. `text` for `text[]`. */
+  readonly baseType: string
+  readonly isArray: boolean
+  readonly notNull: boolean
+}
+
+export interface StageTable {
+  readonly schema: string
+  readonly name: string
+  /** The columns that are copied, in COPY order (generated columns are not copied). */
+  readonly columns: ReadonlyArray<StageColumn>
+}
+
+/**
+ * A batch of rows of one table. Row and column indexes are positions in the batch and in
+ * `StageTable.columns`. Values are PostgreSQL's text representation (what `SELECT col::text`
+ * prints), or `null` for SQL NULL; reading or writing a column the stage did not declare throws.
+ */
+export interface RowBatch {
+  readonly rowCount: number
+  readonly isNull: (row: number, column: number) => boolean
+  readonly getText: (row: number, column: number) => string | null
+  readonly setText: (row: number, column: number, value: string | null) => void
+  /** Leave the row out of the target. */
+  readonly drop: (row: number) => void
+  readonly isDropped: (row: number) => boolean
+}
+
+export interface TableStage {
+  /** Names of the columns this stage reads or writes; only these are decoded. */
+  readonly columns: ReadonlyArray<string>
+  /** Called for each batch, in stream order; may change, drop or only look at rows. */
+  readonly process: (batch: RowBatch) => void
+  /** Called once after the table's last batch; what it returns is added to the evidence file. */
+  readonly finish?: () => Effect.Effect<Readonly<Record<string, unknown>> | undefined, HarnessError>
+}
+
+export interface Stage {
+  readonly name: string
+  /** `undefined` when the stage has nothing to do for this table. */
+  readonly forTable: (table: StageTable) => TableStage | undefined
+}
