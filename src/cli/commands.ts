@@ -2,4 +2,6 @@
  * The commands db-harness lists: only commands that work are here. Each lives in its own file
  * under src/cli/commands/.
  */
-export const commands = [] as const
+import { inspect } from "./commands/inspect.ts"
+
+export const commands = [inspect] as const
