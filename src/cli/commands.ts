@@ -3,5 +3,6 @@
  * under src/cli/commands/.
  */
 import { inspect } from "./commands/inspect.ts"
+import { propagateCommand } from "./commands/propagate.ts"
 
-export const commands = [inspect] as const
+export const commands = [inspect, propagateCommand] as const

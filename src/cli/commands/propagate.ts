@@ -1,0 +1,156 @@
+/**
+ * `db-harness propagate SOURCE TARGET`: the copy, as people and CI pipelines run it. Parses the
+ * flags, shows progress (live on a TTY, a line per table in CI, nothing with --quiet), prints the
+ * summary or `--json`, and leaves the work to the engine (src/engine/propagate.ts).
+ */
+import { Effect } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { availableParallelism } from "node:os"
+import { resolveEndpoint } from "../../engine/connection.ts"
+import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
+import { propagate, type PropagateResult } from "../../engine/propagate.ts"
+import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
+import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
+import { CliEnvironment } from "../cli-environment.ts"
+import { formatTable, logLine, printJson, printLine, style } from "../output.ts"
+import { formatBytes, formatCount, startProgress, type ProgressReporter } from "../progress.ts"
+import packageJson from "../../../package.json" with { type: "json" }
+
+const source = Argument.String("source").pipe(
+  Argument.withDescription("database to copy from: a postgres:// URL or an environment name (prod reads DB_PROD_CONN)")
+)
+const target = Argument.String("target").pipe(
+  Argument.withDescription("database to copy into (emptied table by table): a URL or an environment name")
+)
+
+export const propagateFlags = {
+  jobs: Flag.Int("jobs").pipe(
+    Flag.withAlias("j"),
+    Flag.withDescription("tables copied at the same time (default: the number of CPU cores)"),
+    Flag.optional
+  ),
+  include: Flag.String("include").pipe(
+    Flag.withDescription("copy only tables matching this glob (schema.table; repeatable), e.g. 'public.*'"),
+    Flag.atLeast(0)
+  ),
+  exclude: Flag.String("exclude").pipe(
+    Flag.withDescription("leave out tables matching this glob (schema.table; repeatable), e.g. '*.audit_*'"),
+    Flag.atLeast(0)
+  ),
+  dryRun: Flag.Boolean("dry-run").pipe(
+    Flag.withDescription("print the plan (tables, estimated rows, order, format) and write nothing"),
+    Flag.withDefault(false)
+  ),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("print the result as JSON on stdout"), Flag.withDefault(false)),
+  quiet: Flag.Boolean("quiet").pipe(Flag.withAlias("q"), Flag.withDescription("no progress output"), Flag.withDefault(false)),
+  evidenceDir: Flag.String("evidence-dir").pipe(
+    Flag.withDescription(`where the evidence file goes (default ${DEFAULT_EVIDENCE_DIR})`),
+    Flag.optional
+  ),
+  protect: Flag.String("protected").pipe(
+    Flag.withDescription(
+      "target names (environment or database) that must never be overwritten, as globs (repeatable; default 'prod*', or DB_HARNESS_PROTECTED_TARGETS, comma-separated)"
+    ),
+    Flag.atLeast(0)
+  ),
+  allowProtected: Flag.Boolean("allow-protected-target").pipe(
+    Flag.withDescription("overwrite a target even though its name is protected"),
+    Flag.withDefault(false)
+  )
+}
+
+const printSummary = (result: PropagateResult) =>
+  Effect.gen(function* () {
+    const s = yield* style
+    if (result.status === "dry-run") {
+      yield* printLine(s.bold(`Plan (dry run, nothing written), snapshot ${result.snapshotId}:`))
+      yield* printLine(
+        formatTable(
+          ["#", "table", "est. rows", "format", "stages"],
+          result.plan.tables.map((t, i) => [
+            String(i + 1),
+            t.label,
+            formatCount(t.estimatedRows),
+            t.format + (t.formatReason ? ` (${t.formatReason})` : ""),
+            t.stages.map((x) => `${x.name}(${x.table.columns.join(",")})`).join(" ") || "-"
+          ])
+        )
+      )
+      if (result.plan.skipped.length > 0) yield* printLine(`skipped by filters: ${result.plan.skipped.join(", ")}`)
+      return
+    }
+    const rows = result.tables.map((t) => [
+      t.table,
+      String(t.rowsWritten),
+      formatBytes(t.bytes),
+      `${(t.durationMs / 1000).toFixed(2)}s`,
+      t.format
+    ])
+    yield* printLine(formatTable(["table", "rows", "bytes", "time", "format"], rows))
+    const totalRows = result.tables.reduce((sum, t) => sum + t.rowsWritten, 0)
+    const totalBytes = result.tables.reduce((sum, t) => sum + t.bytes, 0)
+    yield* printLine(
+      s.green(
+        `copied ${result.tables.length} tables, ${totalRows} rows, ${formatBytes(totalBytes)} in ${(result.durationMs / 1000).toFixed(2)}s` +
+          ` (${formatCount((totalRows * 1000) / Math.max(1, result.durationMs))} rows/s); ` +
+          `${result.foreignKeys.restored} foreign keys re-validated, ${result.sequences} sequences set`
+      )
+    )
+    if (result.evidence) yield* printLine(`evidence: ${result.evidence.path}`)
+  })
+
+export const propagateCommand = Command.make(
+  "propagate",
+  { source, target, ...propagateFlags },
+  (flags) =>
+    Effect.gen(function* () {
+      const cli = yield* CliEnvironment
+      const sourceEndpoint = yield* resolveEndpoint(flags.source, cli.env)
+      const targetEndpoint = yield* resolveEndpoint(flags.target, cli.env)
+      const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
+      const protectedTargets = flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS
+      const mode = flags.quiet || flags.json ? "quiet" : cli.stderrIsTTY ? "live" : "lines"
+      const s = yield* style
+      let reporter: ProgressReporter | undefined
+      const result = yield* propagate({
+        source: sourceEndpoint,
+        target: targetEndpoint,
+        jobs: flags.jobs._tag === "Some" ? Math.max(1, flags.jobs.value) : availableParallelism(),
+        include: flags.include,
+        exclude: flags.exclude,
+        stages: [],
+        dryRun: flags.dryRun,
+        protectedTargets,
+        allowProtectedTarget: flags.allowProtected,
+        evidenceDir: flags.evidenceDir._tag === "Some" ? flags.evidenceDir.value : DEFAULT_EVIDENCE_DIR,
+        transformFor: rowTransformFor,
+        hasBinaryConverter,
+        toolVersion: packageJson.version,
+        onStart: (tables) => {
+          reporter = startProgress(
+            mode,
+            tables.map((t) => ({ label: t.plan.label, estimatedRows: t.plan.estimatedRows, progress: t.progress })),
+            cli.writeStderr,
+            cli.columns,
+            s
+          )
+        },
+        onTableDone: (t) => reporter?.tableDone({ label: t.plan.label, estimatedRows: t.plan.estimatedRows, progress: t.progress })
+      }).pipe(Effect.ensuring(Effect.sync(() => reporter?.stop())))
+      if (flags.json) {
+        yield* printJson({
+          status: result.status,
+          snapshotId: result.snapshotId,
+          durationMs: result.durationMs,
+          plan: result.plan.tables.map((t) => ({ table: t.label, estimatedRows: t.estimatedRows, format: t.format, stages: t.stages.map((x) => x.name) })),
+          tables: result.tables,
+          foreignKeys: result.foreignKeys,
+          sequences: result.sequences,
+          evidence: result.evidence?.path ?? null
+        })
+      } else {
+        yield* printSummary(result)
+      }
+      if (!flags.quiet && !flags.json && result.status === "ok") yield* logLine(s.dim(`snapshot ${result.snapshotId}`))
+    })
+).pipe(Command.withDescription("Copy SOURCE into TARGET in one streaming COPY pass, table by table, at one consistent snapshot"))

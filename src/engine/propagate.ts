@@ -1,0 +1,333 @@
+/**
+ * `propagate`: copy a source database into a target in one streaming pass.
+ *
+ * Order of work, and why:
+ * 1. Refusals that need no data: a protected target name; then, connected, a target that is the
+ *    source itself.
+ * 2. One exported snapshot on the source; both catalogs read; the plan made and checked. Any
+ *    problem stops the run here, before the first write.
+ * 3. Foreign keys touching the copied tables are dropped on the target (recorded first in a
+ *    journal file), so tables can load in parallel in any order without superuser rights, as
+ *    pg_restore does; they are re-added at the end, whatever happened, and a rerun re-adds any a
+ *    crashed run left in the journal.
+ * 4. Tables load in parallel (`jobs` workers, largest first), each emptied and loaded in one
+ *    target transaction, so a failed table is rolled back, never half copied.
+ * 5. Sequences are set to the source's values; materialized views refreshed; evidence written.
+ */
+import { Effect, Exit } from "effect"
+import { createHash } from "node:crypto"
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
+import { join, resolve } from "node:path"
+import type pg from "pg"
+import { tableKey, type Catalog } from "./catalog.ts"
+import { readCatalog } from "./catalog-reader.ts"
+import { pgClient, sqlClientLayer, type Endpoint } from "./connection.ts"
+import { HarnessError } from "./errors.ts"
+import { writeEvidence, type WrittenEvidence } from "./evidence.ts"
+import { planPropagation, type PropagatePlan, type TablePlan } from "./propagate-plan.ts"
+import { openSourceSnapshot } from "./source-snapshot.ts"
+import type { Stage, StageColumn } from "./stage.ts"
+import { copyTable, newTableProgress, type RowTransform, type TableCopyResult, type TableProgress } from "./table-copy.ts"
+import { databaseIdentity, refuseProtectedTarget, refuseSelfCopy, type DatabaseIdentity } from "./target-safety.ts"
+
+export interface PropagateOptions {
+  readonly source: Endpoint
+  readonly target: Endpoint
+  readonly jobs: number
+  readonly include: ReadonlyArray<string>
+  readonly exclude: ReadonlyArray<string>
+  readonly stages: ReadonlyArray<Stage>
+  readonly dryRun: boolean
+  readonly protectedTargets: ReadonlyArray<string>
+  readonly allowProtectedTarget: boolean
+  readonly evidenceDir: string
+  /** Builds the per-table row transform (codec + stages) for a planned table. */
+  readonly transformFor: (table: TablePlan) => () => RowTransform
+  readonly hasBinaryConverter: (column: StageColumn) => boolean
+  /** Called once the plan is known and loading starts, with a progress object per table. */
+  readonly onStart?: (tables: ReadonlyArray<{ readonly plan: TablePlan; readonly progress: TableProgress }>) => void
+  readonly onTableDone?: (table: { readonly plan: TablePlan; readonly progress: TableProgress }) => void
+  readonly toolVersion: string
+}
+
+export interface TableOutcome {
+  readonly table: string
+  readonly format: "binary" | "text"
+  readonly rowsRead: number
+  readonly rowsWritten: number
+  readonly bytes: number
+  readonly durationMs: number
+  readonly digest: string
+  readonly stages: ReadonlyArray<{ readonly stage: string; readonly columns: ReadonlyArray<string>; readonly summary?: unknown }>
+}
+
+export interface PropagateResult {
+  readonly status: "ok" | "dry-run"
+  readonly snapshotId: string
+  readonly plan: PropagatePlan
+  readonly tables: ReadonlyArray<TableOutcome>
+  readonly foreignKeys: { readonly dropped: number; readonly restored: number; readonly notValidated: ReadonlyArray<string> }
+  readonly sequences: number
+  readonly durationMs: number
+  readonly evidence: WrittenEvidence | undefined
+}
+
+interface ForeignKeyDefinition {
+  readonly table: string // quoted, schema-qualified
+  readonly name: string
+  readonly definition: string
+}
+
+const q = (client: pg.Client, sql: string, params: ReadonlyArray<unknown> = [], what = "target") =>
+  Effect.tryPromise({
+    try: () => client.query(sql, params as Array<unknown>),
+    catch: (cause) =>
+      new HarnessError({ reason: "CopyFailed", message: `${what}: ${(cause as Error).message ?? String(cause)}`, cause })
+  })
+
+const readCatalogOf = (endpoint: Endpoint) =>
+  readCatalog.pipe(Effect.provide(sqlClientLayer(endpoint, "db-harness catalog", 2)))
+
+/** Where a run records the foreign keys it dropped on a target, until it has re-added them. */
+const journalPath = (evidenceDir: string, target: DatabaseIdentity) =>
+  join(resolve(evidenceDir), "..", "state", `dropped-foreign-keys-${createHash("sha256").update(`${target.cluster}/${target.databaseOid}`).digest("hex").slice(0, 16)}.json`)
+
+const readJournal = (path: string) =>
+  Effect.promise(async () => {
+    try {
+      return JSON.parse(await readFile(path, "utf8")) as Array<ForeignKeyDefinition>
+    } catch {
+      return [] as Array<ForeignKeyDefinition>
+    }
+  })
+
+/** Quoted names of the copied tables and of every partitioned table above them (FKs may live there). */
+const tablesWithAncestors = (plan: PropagatePlan, catalog: Catalog): Array<string> => {
+  const names = new Set<string>()
+  for (const t of plan.tables) {
+    let current: { schema: string; name: string } | null = t.target
+    while (current !== null) {
+      names.add(tableKey(current.schema, current.name))
+      const parent: { schema: string; name: string } | null =
+        catalog.tables.find((x) => x.schema === current!.schema && x.name === current!.name)?.partitionOf ?? null
+      current = parent
+    }
+  }
+  return [...names]
+}
+
+const listForeignKeys = (target: pg.Client, tables: ReadonlyArray<string>) =>
+  q(
+    target,
+    `SELECT format('%I.%I', n.nspname, cl.relname) AS "table", c.conname AS name, pg_get_constraintdef(c.oid) AS definition
+       FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE c.contype = 'f' AND c.conparentid = 0
+        AND (c.conrelid = ANY($1::regclass[]) OR c.confrelid = ANY($1::regclass[]))
+      ORDER BY 1, 2`,
+    [tables]
+  ).pipe(Effect.map((r) => r.rows as Array<ForeignKeyDefinition>))
+
+/** Re-add foreign keys; one whose rows do not hold is added NOT VALID and reported. */
+const restoreForeignKeys = (target: pg.Client, keys: ReadonlyArray<ForeignKeyDefinition>) =>
+  Effect.gen(function* () {
+    const notValidated: Array<string> = []
+    let restored = 0
+    for (const key of keys) {
+      const exists = yield* q(
+        target,
+        "SELECT 1 FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass",
+        [key.name, key.table]
+      ).pipe(Effect.map((r) => r.rowCount! > 0), Effect.orElseSucceed(() => false))
+      if (exists) continue
+      const add = `ALTER TABLE ${key.table} ADD CONSTRAINT "${key.name.replaceAll('"', '""')}" ${key.definition}`
+      const ok = yield* q(target, add).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+      if (ok) {
+        restored++
+        continue
+      }
+      const withoutValidation = key.definition.includes("NOT VALID") ? add : `${add} NOT VALID`
+      yield* q(target, withoutValidation)
+      restored++
+      notValidated.push(`${key.table}.${key.name}`)
+    }
+    return { restored, notValidated }
+  })
+
+const syncSequences = (source: pg.Client, target: pg.Client, plan: PropagatePlan, sourceCatalog: Catalog, targetCatalog: Catalog) =>
+  Effect.gen(function* () {
+    const copied = new Set(plan.tables.map((t) => `${t.source.schema}.${t.source.name}`))
+    const parents = new Set(plan.tables.flatMap((t) => (t.source.partitionOf ? [`${t.source.partitionOf.schema}.${t.source.partitionOf.name}`] : [])))
+    const schemas = new Set(plan.tables.map((t) => t.source.schema))
+    const wanted = sourceCatalog.sequences.filter((s) =>
+      s.ownedBy !== null
+        ? copied.has(`${s.ownedBy.schema}.${s.ownedBy.table}`) || parents.has(`${s.ownedBy.schema}.${s.ownedBy.table}`)
+        : schemas.has(s.schema)
+    )
+    let count = 0
+    for (const sequence of wanted) {
+      if (!targetCatalog.sequences.some((t) => t.schema === sequence.schema && t.name === sequence.name)) continue
+      const name = tableKey(sequence.schema, sequence.name)
+      const value = yield* q(source, `SELECT last_value::text AS v, is_called FROM ${name}`, [], "source")
+      const row = value.rows[0] as { v: string; is_called: boolean }
+      yield* q(target, "SELECT setval($1::regclass, $2::bigint, $3)", [name, row.v, row.is_called])
+      count++
+    }
+    return count
+  })
+
+export const propagate = (options: PropagateOptions): Effect.Effect<PropagateResult, HarnessError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const started = Date.now()
+      yield* refuseProtectedTarget(options.target, options.protectedTargets, options.allowProtectedTarget)
+      const control = yield* pgClient(options.target, "db-harness propagate")
+      const probe = yield* pgClient(options.source, "db-harness propagate")
+      const sourceId = yield* databaseIdentity(probe)
+      const targetId = yield* databaseIdentity(control)
+      yield* refuseSelfCopy(sourceId, targetId, options.target)
+
+      const snapshot = yield* openSourceSnapshot(options.source)
+      const [sourceCatalog, targetCatalog] = yield* Effect.all(
+        [readCatalogOf(options.source), readCatalogOf(options.target)],
+        { concurrency: 2 }
+      )
+      const plan = yield* planPropagation(sourceCatalog, targetCatalog, {
+        include: options.include,
+        exclude: options.exclude,
+        stages: options.stages,
+        hasBinaryConverter: options.hasBinaryConverter
+      })
+      if (options.dryRun) {
+        return {
+          status: "dry-run",
+          snapshotId: snapshot.snapshotId,
+          plan,
+          tables: [],
+          foreignKeys: { dropped: 0, restored: 0, notValidated: [] },
+          sequences: 0,
+          durationMs: Date.now() - started,
+          evidence: undefined
+        } satisfies PropagateResult
+      }
+
+      // Foreign keys off (journalled), and back on at the end whatever happens.
+      const journal = journalPath(options.evidenceDir, targetId)
+      const pending = yield* readJournal(journal)
+      const keys = yield* listForeignKeys(control, tablesWithAncestors(plan, targetCatalog))
+      const toRestore = [...keys, ...pending.filter((p) => !keys.some((k) => k.table === p.table && k.name === p.name))]
+      yield* Effect.tryPromise({
+        try: async () => {
+          await mkdir(join(journal, ".."), { recursive: true })
+          await writeFile(journal, JSON.stringify(toRestore, null, 2))
+        },
+        catch: (cause) => new HarnessError({ reason: "BadInput", message: `cannot write ${journal}: ${String(cause)}`, cause })
+      })
+      yield* q(control, "BEGIN")
+      for (const key of keys) yield* q(control, `ALTER TABLE ${key.table} DROP CONSTRAINT "${key.name.replaceAll('"', '""')}"`)
+      yield* q(control, "COMMIT")
+
+      const progress = plan.tables.map((table) => ({ plan: table, progress: newTableProgress() }))
+      options.onStart?.(progress)
+      const results = new Map<string, TableCopyResult>()
+      let next = 0
+      const worker = (index: number) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const reader = yield* snapshot.reader(`db-harness reader ${index}`)
+            const writer = yield* pgClient(options.target, `db-harness writer ${index}`)
+            while (next < progress.length) {
+              const item = progress[next++]!
+              const table = item.plan
+              const triggersOff = table.targetTriggers.map((t) => `ALTER TABLE ${tableKey(table.target.schema, table.target.name)} DISABLE TRIGGER "${t.name.replaceAll('"', '""')}"`)
+              const result = yield* copyTable(reader, writer, {
+                label: table.label,
+                sourceCopySql: table.sourceCopySql,
+                prepareSql: [...triggersOff, `TRUNCATE ONLY ${tableKey(table.target.schema, table.target.name)}`],
+                targetCopySql: table.targetCopySql,
+                makeTransform: options.transformFor(table),
+                finishSql: table.targetTriggers.map((t) => `ALTER TABLE ${tableKey(table.target.schema, table.target.name)} ENABLE ${t.enabled === "origin" ? "" : `${t.enabled.toUpperCase()} `}TRIGGER "${t.name.replaceAll('"', '""')}"`)
+              }, item.progress)
+              results.set(table.label, result)
+              options.onTableDone?.(item)
+            }
+          })
+        )
+      const jobs = Math.max(1, Math.min(options.jobs, progress.length))
+      const loaded = yield* Effect.exit(Effect.all(Array.from({ length: jobs }, (_, i) => worker(i)), { concurrency: "unbounded" }))
+
+      const restoredKeys = yield* restoreForeignKeys(control, toRestore)
+      yield* Effect.promise(() => rm(journal, { force: true }))
+      if (Exit.isFailure(loaded)) return yield* Effect.failCause(loaded.cause)
+
+      const sequences = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const reader = yield* snapshot.reader("db-harness sequences")
+          return yield* syncSequences(reader, control, plan, sourceCatalog, targetCatalog)
+        })
+      )
+      for (const view of targetCatalog.views) {
+        if (view.materialized && sourceCatalog.views.some((v) => v.materialized && v.schema === view.schema && v.name === view.name)) {
+          yield* q(control, `REFRESH MATERIALIZED VIEW ${tableKey(view.schema, view.name)}`)
+        }
+      }
+
+      const tables: Array<TableOutcome> = []
+      for (const table of plan.tables) {
+        const result = results.get(table.label)!
+        const stages = []
+        for (const s of table.stages) {
+          const summary = s.table.finish ? yield* s.table.finish() : undefined
+          stages.push({ stage: s.name, columns: s.table.columns, ...(summary !== undefined ? { summary } : {}) })
+        }
+        tables.push({
+          table: table.label,
+          format: table.format,
+          rowsRead: result.rowsRead,
+          rowsWritten: result.rowsWritten,
+          bytes: result.bytesWritten,
+          durationMs: result.durationMs,
+          digest: result.digest,
+          stages
+        })
+      }
+      const durationMs = Date.now() - started
+      const foreignKeys = { dropped: keys.length, restored: restoredKeys.restored, notValidated: restoredKeys.notValidated }
+      const evidence = yield* writeEvidence(options.evidenceDir, "propagate", {
+        kind: "propagate",
+        tool: { name: "db-harness", version: options.toolVersion },
+        startedAt: new Date(started).toISOString(),
+        durationMs,
+        source: { endpoint: options.source.display, database: sourceId.databaseName, serverVersion: sourceId.serverVersion },
+        target: { endpoint: options.target.display, database: targetId.databaseName, serverVersion: targetId.serverVersion },
+        snapshotId: snapshot.snapshotId,
+        filters: { include: options.include, exclude: options.exclude },
+        tables,
+        skippedTables: plan.skipped,
+        foreignKeys,
+        sequences,
+        totals: {
+          tables: tables.length,
+          rows: tables.reduce((s, t) => s + t.rowsWritten, 0),
+          bytes: tables.reduce((s, t) => s + t.bytes, 0)
+        },
+        // One digest over the per-table digests, in table-name order: the run's data fingerprint.
+        digest: createHash("sha256").update([...tables].sort((a, b) => a.table.localeCompare(b.table)).map((t) => `${t.table}:${t.digest}`).join("\n")).digest("hex")
+      })
+      if (foreignKeys.notValidated.length > 0) {
+        return yield* new HarnessError({
+          reason: "CopyFailed",
+          message: `foreign keys do not hold after the copy and were re-added NOT VALID: ${foreignKeys.notValidated.join(", ")}`
+        })
+      }
+      return {
+        status: "ok",
+        snapshotId: snapshot.snapshotId,
+        plan,
+        tables,
+        foreignKeys,
+        sequences,
+        durationMs,
+        evidence
+      } satisfies PropagateResult
+    })
+  )
