@@ -556,10 +556,12 @@ const catalogReadFailed = (error: SqlError.SqlError) =>
 export const readCatalog: Effect.Effect<Catalog, HarnessError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const query = <A extends object>(text: string) => sql.unsafe<A>(text)
-  // With an empty search_path every deparsed expression and type name outside pg_catalog is
-  // schema-qualified (as pg_dump does), so the text does not depend on the session's settings.
+  // Deparsed text must not depend on the session: with an empty search_path every name outside
+  // pg_catalog is schema-qualified (as pg_dump does), and constants such as timestamptz partition
+  // bounds print the same in UTC whatever the server's TimeZone.
   const queries = Effect.andThen(
-    sql`SELECT set_config('search_path', '', true)`,
+    sql`SELECT set_config('search_path', '', true), set_config('TimeZone', 'UTC', true),
+               set_config('DateStyle', 'ISO, MDY', true), set_config('IntervalStyle', 'postgres', true)`,
     Effect.all(
       {
         meta: query<MetaRow>(META),
