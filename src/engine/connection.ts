@@ -29,9 +29,15 @@ const ENV_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
 
 export const envVarFor = (name: string) => `DB_${name.toUpperCase().replaceAll("-", "_")}_CONN`
 
-/** Replace the password of a URL-looking string, also inside free text such as driver errors. */
+/**
+ * Replace the password of a URL-looking string, also inside free text such as driver errors. Any
+ * scheme, not only postgres://: a mistyped `postgress://` or an `http://` URL is echoed back in
+ * the "neither a URL nor an environment name" error and must not leak its password either. The
+ * password runs to the last `@` before the path, as URL parsers read it, so a raw `@` in it is
+ * hidden too.
+ */
 export const redactUrl = (text: string): string =>
-  text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@")
+  text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^/?#\s]*@/gi, "$1***@")
 
 /**
  * Resolve an argument to an endpoint. `env` is passed in (not read from `process`) so the engine
