@@ -265,8 +265,16 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           return yield* syncSequences(reader, control, plan, sourceCatalog, targetCatalog)
         })
       )
+      // Materialized views the source has populated are refreshed from the copied rows.
+      const populated = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const reader = yield* snapshot.reader("db-harness matviews")
+          const rows = yield* q(reader, "SELECT schemaname AS schema, matviewname AS name FROM pg_matviews WHERE ispopulated", [], "source")
+          return rows.rows as Array<{ schema: string; name: string }>
+        })
+      )
       for (const view of targetCatalog.views) {
-        if (view.materialized && sourceCatalog.views.some((v) => v.materialized && v.schema === view.schema && v.name === view.name)) {
+        if (view.materialized && populated.some((v) => v.schema === view.schema && v.name === view.name)) {
           yield* q(control, `REFRESH MATERIALIZED VIEW ${tableKey(view.schema, view.name)}`)
         }
       }

@@ -109,7 +109,13 @@ export const copyTable = (
 
     let sourceError: unknown
     const rows = NodeStream.fromReadable<Uint8Array, HarnessError>({
-      evaluate: () => source.query(copyTo(spec.sourceCopySql)),
+      evaluate: () => {
+        const stream = source.query(copyTo(spec.sourceCopySql))
+        // After the stream is given up (the target failed first), closing the connection still
+        // makes it emit 'error'; the cause that matters was already reported.
+        stream.on("error", () => {})
+        return stream
+      },
       onError: (cause) => {
         sourceError = cause
         return failed(spec.label, "reading the source", cause)
