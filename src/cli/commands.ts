@@ -3,6 +3,7 @@
  * under src/cli/commands/.
  */
 import { inspect } from "./commands/inspect.ts"
+import { demoCommand } from "./commands/demo.ts"
 import { propagateCommand } from "./commands/propagate.ts"
 
-export const commands = [inspect, propagateCommand] as const
+export const commands = [demoCommand, inspect, propagateCommand] as const

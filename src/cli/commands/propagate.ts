@@ -6,13 +6,14 @@
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { availableParallelism } from "node:os"
-import { resolveEndpoint } from "../../engine/connection.ts"
+import { resolveEndpoint, type Endpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
 import { propagate, type PropagateResult } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
+import type { Stage } from "../../engine/stage.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
 import { CliEnvironment } from "../cli-environment.ts"
-import { formatTable, logLine, printJson, printLine, style } from "../output.ts"
+import { formatTable, printJson, printLine, style } from "../output.ts"
 import { formatBytes, formatCount, startProgress, type ProgressReporter } from "../progress.ts"
 import packageJson from "../../../package.json" with { type: "json" }
 
@@ -99,58 +100,91 @@ const printSummary = (result: PropagateResult) =>
     if (result.evidence) yield* printLine(`evidence: ${result.evidence.path}`)
   })
 
+/** What the propagate command and the demo pass to `runPropagate`. */
+export interface PropagateRun {
+  readonly source: Endpoint
+  readonly target: Endpoint
+  readonly jobs: number
+  readonly include: ReadonlyArray<string>
+  readonly exclude: ReadonlyArray<string>
+  readonly dryRun: boolean
+  readonly json: boolean
+  readonly quiet: boolean
+  readonly evidenceDir: string
+  readonly protectedTargets: ReadonlyArray<string>
+  readonly allowProtectedTarget: boolean
+  readonly stages: ReadonlyArray<Stage>
+}
+
+/** Run the engine with progress on stderr, then print the summary (or JSON) on stdout. */
+export const runPropagate = (run: PropagateRun) =>
+  Effect.gen(function* () {
+    const cli = yield* CliEnvironment
+    const mode = run.quiet || run.json ? "quiet" : cli.stderrIsTTY ? "live" : "lines"
+    const s = yield* style
+    let reporter: ProgressReporter | undefined
+    const result = yield* propagate({
+      source: run.source,
+      target: run.target,
+      jobs: run.jobs,
+      include: run.include,
+      exclude: run.exclude,
+      stages: run.stages,
+      dryRun: run.dryRun,
+      protectedTargets: run.protectedTargets,
+      allowProtectedTarget: run.allowProtectedTarget,
+      evidenceDir: run.evidenceDir,
+      transformFor: rowTransformFor,
+      hasBinaryConverter,
+      toolVersion: packageJson.version,
+      onStart: (tables) => {
+        reporter = startProgress(
+          mode,
+          tables.map((t) => ({ label: t.plan.label, estimatedRows: t.plan.estimatedRows, progress: t.progress })),
+          cli.writeStderr,
+          cli.columns,
+          s
+        )
+      },
+      onTableDone: (t) => reporter?.tableDone({ label: t.plan.label, estimatedRows: t.plan.estimatedRows, progress: t.progress })
+    }).pipe(Effect.ensuring(Effect.sync(() => reporter?.stop())))
+    if (run.json) {
+      yield* printJson({
+        status: result.status,
+        snapshotId: result.snapshotId,
+        durationMs: result.durationMs,
+        plan: result.plan.tables.map((t) => ({ table: t.label, estimatedRows: t.estimatedRows, format: t.format, stages: t.stages.map((x) => x.name) })),
+        tables: result.tables,
+        foreignKeys: result.foreignKeys,
+        sequences: result.sequences,
+        evidence: result.evidence?.path ?? null
+      })
+    } else {
+      yield* printSummary(result)
+    }
+    return result
+  })
+
 export const propagateCommand = Command.make(
   "propagate",
   { source, target, ...propagateFlags },
   (flags) =>
     Effect.gen(function* () {
       const cli = yield* CliEnvironment
-      const sourceEndpoint = yield* resolveEndpoint(flags.source, cli.env)
-      const targetEndpoint = yield* resolveEndpoint(flags.target, cli.env)
       const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
-      const protectedTargets = flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS
-      const mode = flags.quiet || flags.json ? "quiet" : cli.stderrIsTTY ? "live" : "lines"
-      const s = yield* style
-      let reporter: ProgressReporter | undefined
-      const result = yield* propagate({
-        source: sourceEndpoint,
-        target: targetEndpoint,
+      yield* runPropagate({
+        source: yield* resolveEndpoint(flags.source, cli.env),
+        target: yield* resolveEndpoint(flags.target, cli.env),
         jobs: flags.jobs._tag === "Some" ? Math.max(1, flags.jobs.value) : availableParallelism(),
         include: flags.include,
         exclude: flags.exclude,
-        stages: [],
         dryRun: flags.dryRun,
-        protectedTargets,
-        allowProtectedTarget: flags.allowProtected,
+        json: flags.json,
+        quiet: flags.quiet,
         evidenceDir: flags.evidenceDir._tag === "Some" ? flags.evidenceDir.value : DEFAULT_EVIDENCE_DIR,
-        transformFor: rowTransformFor,
-        hasBinaryConverter,
-        toolVersion: packageJson.version,
-        onStart: (tables) => {
-          reporter = startProgress(
-            mode,
-            tables.map((t) => ({ label: t.plan.label, estimatedRows: t.plan.estimatedRows, progress: t.progress })),
-            cli.writeStderr,
-            cli.columns,
-            s
-          )
-        },
-        onTableDone: (t) => reporter?.tableDone({ label: t.plan.label, estimatedRows: t.plan.estimatedRows, progress: t.progress })
-      }).pipe(Effect.ensuring(Effect.sync(() => reporter?.stop())))
-      if (flags.json) {
-        yield* printJson({
-          status: result.status,
-          snapshotId: result.snapshotId,
-          durationMs: result.durationMs,
-          plan: result.plan.tables.map((t) => ({ table: t.label, estimatedRows: t.estimatedRows, format: t.format, stages: t.stages.map((x) => x.name) })),
-          tables: result.tables,
-          foreignKeys: result.foreignKeys,
-          sequences: result.sequences,
-          evidence: result.evidence?.path ?? null
-        })
-      } else {
-        yield* printSummary(result)
-      }
-      if (!flags.quiet && !flags.json && result.status === "ok") yield* logLine(s.dim(`snapshot ${result.snapshotId}`))
+        protectedTargets: flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS,
+        allowProtectedTarget: flags.allowProtected,
+        stages: []
+      })
     })
 ).pipe(Command.withDescription("Copy SOURCE into TARGET in one streaming COPY pass, table by table, at one consistent snapshot"))
