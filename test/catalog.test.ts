@@ -327,7 +327,8 @@ describe("catalog of a hand-built schema", () => {
          CONSTRAINT no_overlap EXCLUDE USING gist (during WITH &&),
          CONSTRAINT sane_room CHECK (room < 1000)
        );
-       CREATE TABLE note (id serial PRIMARY KEY, booking_id integer, body text);
+       CREATE TABLE note (id serial PRIMARY KEY, booking_id integer, body text, "Written By" text);
+       CREATE INDEX note_author ON note (lower(body), "Written By");
        ALTER TABLE note ADD CONSTRAINT note_booking_fk FOREIGN KEY (booking_id) REFERENCES booking (id) NOT VALID;
        CREATE INDEX note_body_partial ON note (body) WHERE body IS NOT NULL;
        CREATE INDEX account_lower_region ON account (lower(region)) INCLUDE (code);
@@ -425,6 +426,8 @@ describe("catalog of a hand-built schema", () => {
       include: ["code"],
       hasExpressions: true
     })
+    // Plain key columns by their names, unquoted, also next to an expression.
+    expect(note.indexes.find((i) => i.name === "note_author")?.keys).toEqual(["lower(body)", "Written By"])
   })
 
   it("keeps one foreign key to a partitioned table and marks what partitions inherit", () => {

@@ -45,18 +45,18 @@ const grants = (acl: string) => `(
                x.privilege_type AS privilege, bool_or(x.is_grantable) AS grantable
         FROM aclexplode(${acl}) x GROUP BY 1, 2) g)`
 
-/** Column names of a relation for an attnum array (conkey, confkey), in array order. */
-const attnames = (relid: string, attnums: string) =>
-  `array(SELECT a.attname::text FROM unnest(${attnums}) WITH ORDINALITY k(attnum, ord)
-         JOIN pg_attribute a ON a.attrelid = ${relid} AND a.attnum = k.attnum ORDER BY k.ord)`
+/** The object's comment, as `ds.description`; a join, which is much cheaper than obj_description() per row. */
+const describedBy = (catalogTable: string, oid: string) =>
+  `LEFT JOIN pg_description ds ON ds.classoid = '${catalogTable}'::regclass AND ds.objoid = ${oid} AND ds.objsubid = 0`
 
 const META = `SELECT current_database()::text AS database, current_setting('server_version_num')::int4 AS server_version`
 
 const SCHEMAS = `
 SELECT n.nspname::text AS name, pg_get_userbyid(n.nspowner)::text AS owner,
        ${grants("coalesce(n.nspacl, acldefault('n', n.nspowner))")} AS privileges,
-       obj_description(n.oid, 'pg_namespace') AS comment
+       ds.description AS comment
 FROM pg_namespace n
+${describedBy("pg_namespace", "n.oid")}
 WHERE ${userSchema("n")} AND ${notExtensionMember("pg_namespace", "n.oid")}
 ORDER BY n.nspname COLLATE "C"`
 
@@ -75,9 +75,10 @@ SELECT c.oid AS relid, n.nspname::text AS schema, c.relname::text AS name, c.rel
        c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
        ${grants("coalesce(c.relacl, acldefault('r', c.relowner))")} AS privileges,
-       obj_description(c.oid, 'pg_class') AS comment
+       ds.description AS comment
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
+${describedBy("pg_class", "c.oid")}
 LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
 LEFT JOIN pg_class p ON p.oid = i.inhparent
 LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace
@@ -93,8 +94,8 @@ SELECT a.attrelid AS relid, a.attnum::int4 AS attnum, a.attname::text AS name,
        a.attnotnull AS not_null, pg_get_expr(ad.adbin, ad.adrelid) AS expression,
        a.attidentity::text AS identity, a.attgenerated::text AS generated,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END AS collation,
-       col_description(a.attrelid, a.attnum) AS comment,
-       ${grants("a.attacl")} AS privileges
+       d.description AS comment,
+       CASE WHEN a.attacl IS NULL THEN '[]'::json ELSE ${grants("a.attacl")} END AS privileges
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -104,40 +105,47 @@ LEFT JOIN pg_type et ON t.typsubscript = 'pg_catalog.array_subscript_handler'::r
 LEFT JOIN pg_namespace en ON en.oid = et.typnamespace
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = a.attrelid AND d.objsubid = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'c') AND ${userSchema("n")}
 ORDER BY a.attrelid, a.attnum`
 
 // A foreign key that references a partitioned table gets one hidden clone per referenced partition
 // on the same referencing table (same name, conparentid set); those are PostgreSQL's bookkeeping.
+// Column numbers (conkey, confkey) are turned into names in memory, from the columns query.
 const CONSTRAINTS = `
 SELECT con.conrelid AS relid, con.conname::text AS name, con.contype::text AS type,
-       ${attnames("con.conrelid", "con.conkey")}::text[] AS columns,
+       coalesce(con.conkey, '{}') AS attnums,
        pg_get_constraintdef(con.oid, true) AS definition,
        con.condeferrable AS deferrable, con.condeferred AS initially_deferred, con.convalidated AS validated,
        con.conparentid <> 0 AS inherited,
-       fn.nspname::text AS ref_schema, f.relname::text AS ref_table,
-       ${attnames("con.confrelid", "con.confkey")}::text[] AS ref_columns,
+       con.confrelid AS ref_relid, fn.nspname::text AS ref_schema, f.relname::text AS ref_table,
+       coalesce(con.confkey, '{}') AS ref_attnums,
        con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update, con.confmatchtype::text AS match,
-       obj_description(con.oid, 'pg_constraint') AS comment
+       ds.description AS comment
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
+${describedBy("pg_constraint", "con.oid")}
 LEFT JOIN pg_class f ON f.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace
 WHERE con.contype IN ('p', 'u', 'c', 'x', 'f') AND ${userSchema("n")}
   AND NOT EXISTS (SELECT FROM pg_constraint pc WHERE pc.oid = con.conparentid AND pc.conrelid = con.conrelid)
 ORDER BY con.conrelid, con.conname COLLATE "C"`
 
+// Index columns are named in memory from their numbers (indkey); only an index with expression
+// keys (attnum 0) has its keys deparsed here, since pg_get_indexdef per key is the costly part.
 const INDEXES = `
 SELECT i.indrelid AS relid, ic.relname::text AS name, am.amname::text AS method,
-       array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k) AS keys,
-       array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(i.indnkeyatts + 1, i.indnatts) k ORDER BY k) AS include,
-       i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indexprs IS NOT NULL AS has_expressions,
+       string_to_array(i.indkey::text, ' ')::int2[] AS attnums, i.indnkeyatts::int4 AS key_count,
+       CASE WHEN i.indexprs IS NOT NULL THEN
+         array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnatts) k ORDER BY k) END AS deparsed_keys,
+       i.indisunique AS is_unique, i.indisprimary AS is_primary,
        pg_get_expr(i.indpred, i.indrelid, true) AS predicate, i.indisvalid AS valid,
        con.conname::text AS constraint_name, pg_get_indexdef(i.indexrelid) AS definition,
-       obj_description(i.indexrelid, 'pg_class') AS comment
+       ds.description AS comment
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
+${describedBy("pg_class", "i.indexrelid")}
 JOIN pg_am am ON am.oid = ic.relam
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -149,8 +157,9 @@ const TRIGGERS = `
 SELECT t.tgrelid AS relid, t.tgname::text AS name, t.tgtype::int4 AS type,
        pn.nspname::text AS function_schema, p.proname::text AS function_name,
        t.tgenabled::text AS enabled, t.tgparentid <> 0 AS inherited,
-       pg_get_triggerdef(t.oid, true) AS definition, obj_description(t.oid, 'pg_trigger') AS comment
+       pg_get_triggerdef(t.oid, true) AS definition, ds.description AS comment
 FROM pg_trigger t
+${describedBy("pg_trigger", "t.oid")}
 JOIN pg_proc p ON p.oid = t.tgfoid
 JOIN pg_namespace pn ON pn.oid = p.pronamespace
 JOIN pg_class c ON c.oid = t.tgrelid
@@ -164,8 +173,9 @@ SELECT pol.polrelid AS relid, pol.polname::text AS name, pol.polcmd::text AS com
                                  FROM unnest(pol.polroles) r) x ORDER BY x.role COLLATE "C") AS roles,
        pg_get_expr(pol.polqual, pol.polrelid, true) AS using_expression,
        pg_get_expr(pol.polwithcheck, pol.polrelid, true) AS with_check,
-       obj_description(pol.oid, 'pg_policy') AS comment
+       ds.description AS comment
 FROM pg_policy pol
+${describedBy("pg_policy", "pol.oid")}
 ORDER BY pol.polrelid, pol.polname COLLATE "C"`
 
 // Ownership: 'a' for OWNED BY (serial columns), 'i' for an identity column's sequence.
@@ -177,10 +187,11 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, pg_get_userbyid(c.rel
        tn.nspname::text AS owner_schema, t.relname::text AS owner_table, a.attname::text AS owner_column,
        coalesce(d.deptype = 'i', false) AS identity,
        ${grants("coalesce(c.relacl, acldefault('s', c.relowner))")} AS privileges,
-       obj_description(c.oid, 'pg_class') AS comment
+       ds.description AS comment
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
+${describedBy("pg_class", "c.oid")}
 LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass
                      AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
 LEFT JOIN pg_class t ON t.oid = d.refobjid
@@ -197,9 +208,10 @@ SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS ki
        l.lanname::text AS language, p.provolatile::text AS volatility, p.prosecdef AS security_definer,
        md5(p.prosrc) AS source_hash,
        ${grants("coalesce(p.proacl, acldefault('f', p.proowner))")} AS privileges,
-       obj_description(p.oid, 'pg_proc') AS comment
+       ds.description AS comment
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
+${describedBy("pg_proc", "p.oid")}
 JOIN pg_language l ON l.oid = p.prolang
 WHERE ${userSchema("n")} AND ${notExtensionMember("pg_proc", "p.oid")}
 ORDER BY n.nspname COLLATE "C", p.proname COLLATE "C", pg_get_function_identity_arguments(p.oid) COLLATE "C"`
@@ -217,9 +229,10 @@ SELECT t.typtype::text AS typtype, t.typrelid AS relid, n.nspname::text AS schem
          SELECT coalesce(json_agg(json_build_object('name', con.conname, 'definition', pg_get_constraintdef(con.oid, true),
                                                     'validated', con.convalidated) ORDER BY con.conname COLLATE "C"), '[]'::json)
          FROM pg_constraint con WHERE con.contypid = t.oid AND con.contype = 'c') END AS domain_constraints,
-       obj_description(t.oid, 'pg_type') AS comment
+       ds.description AS comment
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
+${describedBy("pg_type", "t.oid")}
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 LEFT JOIN pg_namespace bn ON bn.oid = bt.typnamespace
 LEFT JOIN pg_collation co ON co.oid = t.typcollation
@@ -273,15 +286,16 @@ interface ConstraintRow {
   readonly relid: number
   readonly name: string
   readonly type: string
-  readonly columns: ReadonlyArray<string>
+  readonly attnums: ReadonlyArray<number>
   readonly definition: string
   readonly deferrable: boolean
   readonly initially_deferred: boolean
   readonly validated: boolean
   readonly inherited: boolean
+  readonly ref_relid: number
   readonly ref_schema: Nullable<string>
   readonly ref_table: Nullable<string>
-  readonly ref_columns: ReadonlyArray<string>
+  readonly ref_attnums: ReadonlyArray<number>
   readonly on_delete: string
   readonly on_update: string
   readonly match: string
@@ -291,11 +305,11 @@ interface IndexRow {
   readonly relid: number
   readonly name: string
   readonly method: string
-  readonly keys: ReadonlyArray<string>
-  readonly include: ReadonlyArray<string>
+  readonly attnums: ReadonlyArray<number>
+  readonly key_count: number
+  readonly deparsed_keys: Nullable<ReadonlyArray<string>>
   readonly is_unique: boolean
   readonly is_primary: boolean
-  readonly has_expressions: boolean
   readonly predicate: Nullable<string>
   readonly valid: boolean
   readonly constraint_name: Nullable<string>
@@ -416,9 +430,19 @@ const REFERENTIAL_ACTIONS: Readonly<Record<string, ReferentialAction>> = {
 
 const MATCH_TYPES = { s: "simple", f: "full", p: "partial" } as const
 
-const toConstraint = (row: ConstraintRow): Constraint => ({
+/** The name of column `attnum` of relation `relid`, from the columns already read. */
+type ColumnName = (relid: number, attnum: number) => string
+
+const columnNamesOf = (columns: ReadonlyMap<number, ReadonlyArray<Column>>): ColumnName => {
+  const names = new Map<number, ReadonlyMap<number, string>>()
+  for (const [relid, relationColumns] of columns) names.set(relid, new Map(relationColumns.map((c) => [c.attnum, c.name])))
+  // Constraints and indexes only name live columns of user relations, all of which were read.
+  return (relid, attnum) => names.get(relid)?.get(attnum) ?? `#${attnum}`
+}
+
+const toConstraint = (columnName: ColumnName) => (row: ConstraintRow): Constraint => ({
   name: row.name,
-  columns: row.columns,
+  columns: row.attnums.map((attnum) => columnName(row.relid, attnum)),
   definition: row.definition,
   deferrable: row.deferrable,
   initiallyDeferred: row.initially_deferred,
@@ -427,28 +451,35 @@ const toConstraint = (row: ConstraintRow): Constraint => ({
   comment: row.comment
 })
 
-const toForeignKey = (row: ConstraintRow): ForeignKey => ({
-  ...toConstraint(row),
-  references: { schema: row.ref_schema ?? "", table: row.ref_table ?? "", columns: row.ref_columns },
+const toForeignKey = (columnName: ColumnName) => (row: ConstraintRow): ForeignKey => ({
+  ...toConstraint(columnName)(row),
+  references: {
+    schema: row.ref_schema ?? "",
+    table: row.ref_table ?? "",
+    columns: row.ref_attnums.map((attnum) => columnName(row.ref_relid, attnum))
+  },
   onDelete: REFERENTIAL_ACTIONS[row.on_delete] ?? "no action",
   onUpdate: REFERENTIAL_ACTIONS[row.on_update] ?? "no action",
   match: MATCH_TYPES[row.match as keyof typeof MATCH_TYPES] ?? "simple"
 })
 
-const toIndex = (row: IndexRow): Index => ({
-  name: row.name,
-  method: row.method,
-  keys: row.keys,
-  include: row.include,
-  unique: row.is_unique,
-  primary: row.is_primary,
-  hasExpressions: row.has_expressions,
-  predicate: row.predicate,
-  valid: row.valid,
-  constraint: row.constraint_name,
-  definition: row.definition,
-  comment: row.comment
-})
+const toIndex = (columnName: ColumnName) => (row: IndexRow): Index => {
+  const keys = row.attnums.map((attnum, k) => (attnum === 0 ? row.deparsed_keys?.[k] ?? "" : columnName(row.relid, attnum)))
+  return {
+    name: row.name,
+    method: row.method,
+    keys: keys.slice(0, row.key_count),
+    include: keys.slice(row.key_count),
+    unique: row.is_unique,
+    primary: row.is_primary,
+    hasExpressions: row.deparsed_keys !== null,
+    predicate: row.predicate,
+    valid: row.valid,
+    constraint: row.constraint_name,
+    definition: row.definition,
+    comment: row.comment
+  }
+}
 
 // pg_trigger.tgtype bits, from PostgreSQL's catalog/pg_trigger.h.
 const TRIGGER_ROW = 1 << 0
@@ -585,8 +616,9 @@ export const readCatalog: Effect.Effect<Catalog, HarnessError, SqlClient.SqlClie
   )
 
   const columns = groupByRelation(rows.columns, toColumn)
+  const columnName = columnNamesOf(columns)
   const constraints = groupByRelation(rows.constraints, (row) => row)
-  const indexes = groupByRelation(rows.indexes, toIndex)
+  const indexes = groupByRelation(rows.indexes, toIndex(columnName))
   const triggers = groupByRelation(rows.triggers, toTrigger)
   const policies = groupByRelation(rows.policies, toPolicy)
   const constraintsOf = (relid: number, type: string) => (constraints.get(relid) ?? []).filter((row) => row.type === type)
@@ -607,11 +639,11 @@ export const readCatalog: Effect.Effect<Catalog, HarnessError, SqlClient.SqlClie
       rowSecurity: row.row_security,
       forceRowSecurity: row.force_row_security,
       columns: columns.get(row.relid) ?? [],
-      primaryKey: primaryKey === undefined ? null : toConstraint(primaryKey),
-      uniqueConstraints: constraintsOf(row.relid, "u").map(toConstraint),
-      checkConstraints: constraintsOf(row.relid, "c").map(toConstraint),
-      exclusionConstraints: constraintsOf(row.relid, "x").map(toConstraint),
-      foreignKeys: constraintsOf(row.relid, "f").map(toForeignKey),
+      primaryKey: primaryKey === undefined ? null : toConstraint(columnName)(primaryKey),
+      uniqueConstraints: constraintsOf(row.relid, "u").map(toConstraint(columnName)),
+      checkConstraints: constraintsOf(row.relid, "c").map(toConstraint(columnName)),
+      exclusionConstraints: constraintsOf(row.relid, "x").map(toConstraint(columnName)),
+      foreignKeys: constraintsOf(row.relid, "f").map(toForeignKey(columnName)),
       indexes: indexes.get(row.relid) ?? [],
       triggers: triggers.get(row.relid) ?? [],
       policies: policies.get(row.relid) ?? [],

@@ -94,9 +94,9 @@ export const Index = Schema.Struct({
   name: Schema.String,
   /** Access method: btree, gist, gin, ... */
   method: Schema.String,
-  /** Key columns or expressions, in order, as `pg_get_indexdef` prints each. */
+  /** Key columns in order: a plain column by its name, an expression as `pg_get_indexdef` prints it. */
   keys: Schema.Array(Schema.String),
-  /** INCLUDE columns. */
+  /** INCLUDE column names. */
   include: Schema.Array(Schema.String),
   unique: Schema.Boolean,
   primary: Schema.Boolean,
