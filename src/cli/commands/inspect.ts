@@ -67,20 +67,24 @@ const countLines = (catalog: Catalog): ReadonlyArray<string> => {
 }
 
 /**
- * One row per table; partitions are folded into their parent (row estimates summed, referenced
- * tables merged), since a partitioned table with hundreds of partitions is one thing to a reader.
+ * One row per table; partitions (at any depth) are folded into their top parent, row estimates
+ * summed and referenced tables merged, since a table of hundreds of partitions is one thing to a
+ * reader.
  */
 const tableRows = (catalog: Catalog): ReadonlyArray<ReadonlyArray<string>> => {
   const partitionsOf = new Map<string, Array<Table>>()
   for (const table of catalog.tables) {
     if (table.partitionOf === null) continue
     const parent = qualified(table.partitionOf)
-    partitionsOf.set(parent, [...(partitionsOf.get(parent) ?? []), table])
+    const siblings = partitionsOf.get(parent)
+    if (siblings === undefined) partitionsOf.set(parent, [table])
+    else siblings.push(table)
   }
+  const familyOf = (table: Table): ReadonlyArray<Table> => [table, ...(partitionsOf.get(qualified(table)) ?? []).flatMap(familyOf)]
   const rows = catalog.tables
     .filter((table) => table.partitionOf === null)
     .map((table) => {
-      const family = [table, ...(partitionsOf.get(qualified(table)) ?? [])]
+      const family = familyOf(table)
       const estimates = family.filter((member) => member.relkind === "r").map((member) => member.rowEstimate)
       const rowCount = estimates.length === 0 || estimates.some((estimate) => estimate < 0)
         ? "?"
