@@ -5,7 +5,7 @@
 import { Buffer } from "node:buffer"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { arrayElementOid, columnCodec, hasBinaryTextCodec, ValueError } from "../src/engine/binary-values.ts"
+import { columnCodec, hasBinaryTextCodec, ValueError } from "../src/engine/binary-values.ts"
 import { ByteWriter } from "../src/engine/byte-writer.ts"
 import type { StageColumn } from "../src/engine/stage.ts"
 import { ALL_SAMPLES, canonicalText, connect, FIXTURE_SCHEMA, stageTable } from "./support/codec-fixtures.ts"
@@ -27,11 +27,14 @@ const columnOf = async (sql: string): Promise<StageColumn> => {
   return (await stageTable(client, name)).columns[0]!
 }
 
-const encode = (column: StageColumn, text: string, elementOid?: number): Buffer => {
+const encode = (column: StageColumn, text: string): Buffer => {
   const out = new ByteWriter(8)
-  columnCodec(column)!.encode(text, out, elementOid ?? columnCodec(column)!.elementOid)
+  columnCodec(column)!.encode(text, out)
   return Buffer.from(out.result())
 }
+
+/** Arrays whose element type is not built in: binary values would carry a database-specific OID. */
+const NO_BINARY_CODEC = new Set(["mood[]", "citext[]"])
 
 /** The server's canonical text of `input::sql`, and of the value our bytes for `input` denote. */
 const serverReads = async (sql: string, input: string, bytes: Buffer) => {
@@ -42,7 +45,7 @@ const serverReads = async (sql: string, input: string, bytes: Buffer) => {
   return rows[0]!
 }
 
-describe.each(ALL_SAMPLES)("$sql", (sample) => {
+describe.each(ALL_SAMPLES.filter((sample) => !NO_BINARY_CODEC.has(sample.sql)))("$sql", (sample) => {
   it("decodes to the output function's text and encodes that text back to the same bytes", async () => {
     const column = await columnOf(sample.sql)
     expect(hasBinaryTextCodec(column)).toBe(true)
@@ -60,7 +63,7 @@ describe.each(ALL_SAMPLES)("$sql", (sample) => {
       const expected = t!
       const decoded = codec.decode(b, 0, b.length)
       if (decoded !== expected) mismatches.push({ expected, decoded })
-      const encoded = encode(column, expected, codec.isArray ? arrayElementOid(b, 0) : undefined)
+      const encoded = encode(column, expected)
       if (!encoded.equals(b)) mismatches.push({ expected, bytes: b.toString("hex"), encoded: encoded.toString("hex") })
     }
     expect(mismatches).toEqual([])
@@ -151,21 +154,17 @@ describe("input PostgreSQL refuses", () => {
 
 describe("hasBinaryTextCodec", () => {
   it("knows which types it can convert", async () => {
-    for (const sql of ["money", "xml", "tsvector", "int4range", "\"char\"", "circle[]"]) {
-      expect(hasBinaryTextCodec(await columnOf(sql)), sql).toBe(false)
-    }
     await client.query("CREATE DOMAIN positive AS integer CHECK (VALUE > 0)")
-    for (const sql of ["positive", "positive[]", "mood", "mood[]", "citext[]", "numeric(5,1)[]", "timestamp(3) with time zone"]) {
-      expect(hasBinaryTextCodec(await columnOf(sql)), sql).toBe(true)
-    }
+    await client.query("CREATE DOMAIN int_list AS integer[]")
+    const refused = ["money", "xml", "tsvector", "int4range", "point", "\"char\"", "circle[]", ...NO_BINARY_CODEC, "positive[]"]
+    for (const sql of refused) expect(hasBinaryTextCodec(await columnOf(sql)), sql).toBe(false)
+    const accepted = ["positive", "int_list", "mood", "citext", "numeric(5,1)[]", "timestamp(3) with time zone", "character varying(20)[]"]
+    for (const sql of accepted) expect(hasBinaryTextCodec(await columnOf(sql)), sql).toBe(true)
   })
 
-  it("needs the element OID for arrays of enums and extension types", async () => {
-    const column = await columnOf("mood[]")
-    const { elementTypeOid: _, ...withoutOid } = column
-    expect(hasBinaryTextCodec(withoutOid)).toBe(false)
-    expect(() => encode(withoutOid, "{sad}")).toThrow(/element type OID/)
-    const bytes = encode(column, "{sad,NULL}")
-    expect((await client.query(`SELECT format('%s', $1::mood[]) AS v`, [bytes])).rows[0].v).toBe("{sad,NULL}")
+  it("writes arrays of domains over arrays with the element's OID", async () => {
+    const column = await columnOf("int_list")
+    const bytes = encode(column, "{1,NULL,3}")
+    expect((await client.query(`SELECT format('%s', $1::int_list) AS v`, [bytes])).rows[0].v).toBe("{1,NULL,3}")
   })
 })

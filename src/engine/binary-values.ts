@@ -36,15 +36,6 @@ export interface ValueCodec {
   readonly encode: (text: string, out: ByteWriter) => void
 }
 
-/** The converter of one column: scalars ignore `elementOid`; arrays need it to write their header. */
-export interface ColumnCodec {
-  readonly decode: (bytes: Buffer, start: number, length: number) => string
-  readonly encode: (text: string, out: ByteWriter, elementOid: number | undefined) => void
-  readonly isArray: boolean
-  /** For arrays: the element type OID when it is known without looking at data. */
-  readonly elementOid: number | undefined
-}
-
 // ---------------------------------------------------------------------------------------------
 // Byte reading (big-endian, no bounds checks: the row codec has validated every length word).
 
@@ -1149,16 +1140,12 @@ const encodeArray = (element: ValueCodec, text: string, out: ByteWriter, element
   }
 }
 
-/** The element type OID written in a binary array value's header. */
-export const arrayElementOid = (bytes: Uint8Array, start: number): number =>
-  ((bytes[start + 8]! << 24) | (bytes[start + 9]! << 16) | (bytes[start + 10]! << 8) | bytes[start + 11]!) >>> 0
-
 // ---------------------------------------------------------------------------------------------
 // Type lookup by StageColumn.baseType (format_type of the base or element type).
 
 interface ScalarType {
   readonly codec: ValueCodec
-  /** Built-in OID, written into array headers; undefined for extension types (citext). */
+  /** Built-in OID, written into array headers; undefined for enums and extension types. */
   readonly oid: number | undefined
 }
 
@@ -1211,57 +1198,49 @@ const SCALAR_TYPES: ReadonlyMap<string, ScalarType> = new Map([
 
 const ENUM = scalar(textCodec, undefined)
 
-/** "pg_catalog.timestamp(3) with time zone" -> "timestamp with time zone". */
+/** "pg_catalog.timestamp(3) with time zone[]" -> "timestamp with time zone". */
 const normalizeTypeName = (name: string) =>
   name
     .replace(/\(\s*\d+(?:\s*,\s*-?\d+)?\s*\)/g, "")
-    .replace(/\[\]$/g, "")
+    .replace(/(?:\[\])+$/, "")
     .replace(/^(?:"?[^".]+"?\.)+/, "")
     .replaceAll("\"", "")
     .replace(/\s+/g, " ")
     .trim()
     .toLowerCase()
 
-const scalarTypeOf = (column: StageColumn): ScalarType | undefined =>
-  column.isEnum === true ? ENUM : SCALAR_TYPES.get(normalizeTypeName(column.baseType))
+const columnCodecs = new WeakMap<StageColumn, ValueCodec | null>()
 
-const columnCodecs = new WeakMap<StageColumn, ColumnCodec | null>()
+const makeColumnCodec = (column: StageColumn): ValueCodec | undefined => {
+  const type = column.isEnum === true ? ENUM : SCALAR_TYPES.get(normalizeTypeName(column.baseType))
+  if (type === undefined) return undefined
+  if (!column.isArray) return type.codec
+  // An array value's header names its element type by OID, and the target checks it: only
+  // built-in element types have OIDs known here (and equal in every database). A column typed
+  // `d[]` whose `d` is a domain over a built-in type has the domain's OID as element type.
+  const elementOid = type.oid
+  const declared = column.type.endsWith("[]") ? normalizeTypeName(column.type) : undefined
+  if (elementOid === undefined || (declared !== undefined && declared !== normalizeTypeName(column.baseType))) return undefined
+  const element = type.codec
+  return {
+    decode: (b, s) => decodeArray(element, b, s),
+    encode: (text, out) => encodeArray(element, text, out, elementOid)
+  }
+}
 
-/**
- * The converter for a column, or undefined when its type has none. Arrays resolve their element
- * OID when encoding: pass the OID from the original value's header when there is one.
- */
-export const columnCodec = (column: StageColumn): ColumnCodec | undefined => {
+/** The converter for a column's values, or undefined when its type has none. */
+export const columnCodec = (column: StageColumn): ValueCodec | undefined => {
   const cached = columnCodecs.get(column)
   if (cached !== undefined) return cached ?? undefined
-  const type = scalarTypeOf(column)
-  let codec: ColumnCodec | undefined
-  if (type !== undefined && !column.isArray) {
-    codec = { ...type.codec, isArray: false, elementOid: undefined }
-  } else if (type !== undefined) {
-    const element = type.codec
-    codec = {
-      decode: (b, s) => decodeArray(element, b, s),
-      encode: (text, out, elementOid) => {
-        if (elementOid === undefined) {
-          throw new ValueError("the array's element type OID is unknown (set StageColumn.elementTypeOid)")
-        }
-        encodeArray(element, text, out, elementOid)
-      },
-      isArray: true,
-      elementOid: column.elementTypeOid ?? type.oid
-    }
-  }
+  const codec = makeColumnCodec(column)
   columnCodecs.set(column, codec ?? null)
   return codec
 }
 
 /**
  * Whether a column's values can be converted between binary and text. When a stage touches a
- * column without one, the engine streams that table in text format. Arrays of extension or enum
- * types also need `StageColumn.elementTypeOid`, to write array headers for values set from NULL.
+ * column without a converter, the engine streams that table in text format. Arrays need a
+ * built-in element type (not an enum, extension type or domain): binary array values carry the
+ * element type's OID, which differs between databases for user-defined types.
  */
-export const hasBinaryTextCodec = (column: StageColumn): boolean => {
-  const codec = columnCodec(column)
-  return codec !== undefined && (!codec.isArray || codec.elementOid !== undefined)
-}
+export const hasBinaryTextCodec = (column: StageColumn): boolean => columnCodec(column) !== undefined

@@ -25,12 +25,6 @@ export interface StageColumn {
    * because an enum's binary form is its label, which no type name reveals.
    */
   readonly isEnum?: boolean
-  /**
-   * For arrays: OID of the element type (`pg_type.typelem`). Optional; binary COPY writes it in
-   * every array value, so without it an array of an extension or enum type that was NULL in the
-   * source cannot be set in binary format (the engine then uses text format for the table).
-   */
-  readonly elementTypeOid?: number
 }
 
 export interface StageTable {

@@ -269,7 +269,6 @@ export const stageTable = async (client: pg.Client, table: string, schema = "pub
     is_array: boolean
     not_null: boolean
     is_enum: boolean
-    element_oid: number | null
   }>(
     // Domains resolve to their base type, arrays to their element type (itself resolved).
     `WITH columns AS (
@@ -285,7 +284,7 @@ export const stageTable = async (client: pg.Client, table: string, schema = "pub
      )
      SELECT e.attname AS name, format_type(e.atttypid, e.atttypmod) AS type, e.atttypid::int AS type_oid,
             format_type(coalesce(nullif(b.typbasetype, 0), b.oid), NULL) AS base_type, e.is_array,
-            e.attnotnull AS not_null, base.typtype = 'e' AS is_enum, e.element::int AS element_oid
+            e.attnotnull AS not_null, base.typtype = 'e' AS is_enum
      FROM elements e
      JOIN pg_type b ON b.oid = coalesce(e.element, e.resolved)
      JOIN pg_type base ON base.oid = coalesce(nullif(b.typbasetype, 0), b.oid)
@@ -299,8 +298,7 @@ export const stageTable = async (client: pg.Client, table: string, schema = "pub
     baseType: row.base_type,
     isArray: row.is_array,
     notNull: row.not_null,
-    isEnum: row.is_enum,
-    ...(row.element_oid === null ? {} : { elementTypeOid: row.element_oid })
+    isEnum: row.is_enum
   }))
   return { schema, name: table, columns }
 }
