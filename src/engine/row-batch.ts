@@ -1,0 +1,306 @@
+/**
+ * The rows of one pushed COPY chunk as a `RowBatch`, kept as offsets into the original bytes.
+ *
+ * A batch never copies or decodes a row it is not asked about: the format's scanner records each
+ * row's byte range and, for the columns some stage declared ("touched" columns, numbered by slot
+ * in column order), each field's value offset and length in typed arrays reused from batch to
+ * batch. `getText` decodes one field on demand (and caches it, since masking, detection and the
+ * audit digest read the same fields); `setText` and `drop` only record intent. `encode` then
+ * rebuilds just the changed rows: unchanged runs of rows and the raw bytes between replaced fields
+ * are copied as they are, and only replaced fields go through the format's `writeField`.
+ *
+ * At most one row (the one that straddled the previous chunk's end) lives in a separate "head"
+ * buffer; every other row is a view of the pushed chunk itself.
+ */
+import type { Buffer } from "node:buffer"
+import { ByteWriter } from "./byte-writer.ts"
+import { HarnessError } from "./errors.ts"
+import type { RowBatch, StageTable } from "./stage.ts"
+
+/** What a COPY format contributes to a batch: decoding and writing one field. */
+export interface FieldFormat {
+  /** Bytes before a field's value (binary: the length word). */
+  readonly valuePrefix: number
+  /** Bytes a NULL field occupies after its prefix (text: `\N`). */
+  readonly nullLength: number
+  /** Text form of a touched field's value bytes. */
+  readonly decode: (slot: number, bytes: Buffer, start: number, length: number) => string
+  /** Write a replacement field, prefix included. */
+  readonly writeField: (out: ByteWriter, slot: number, value: string | null) => void
+}
+
+/** Touched column indexes in ascending order: position = slot. */
+export const touchedSlots = (table: StageTable, touched: ReadonlySet<number>): Int32Array => {
+  for (const column of touched) {
+    if (!Number.isInteger(column) || column < 0 || column >= table.columns.length) {
+      throw new HarnessError({ reason: "Internal", message: `${table.schema}.${table.name} has no column ${column}` })
+    }
+  }
+  return Int32Array.from([...touched].sort((a, b) => a - b))
+}
+
+const DECODED = 1
+const SET = 2
+const CHANGED = 1
+const DROPPED = 2
+
+export class ChunkBatch implements RowBatch {
+  rowCount = 0
+  /** Rows `[0, headRows)` live in `head`, the rest in `body`. */
+  headRows = 0
+  head: Buffer | undefined
+  body: Buffer | undefined
+  /** Column index -> slot, or -1 when no stage touches the column. */
+  readonly slotOf: Int32Array
+  readonly slotCount: number
+  rowStart: Int32Array
+  rowEnd: Int32Array
+  /** Per row and slot (`row * slotCount + slot`): value offset and length (-1 = NULL). */
+  fieldStart: Int32Array
+  fieldLength: Int32Array
+  private capacity: number
+  private state: Uint8Array
+  private values: Array<string | null> = []
+  private rowFlags: Uint8Array
+  private touchedRows = 0
+  private droppedRows = 0
+  private readonly table: StageTable
+  private readonly format: FieldFormat
+  private readonly slotColumns: Int32Array
+
+  constructor(table: StageTable, touched: ReadonlySet<number>, format: FieldFormat) {
+    this.table = table
+    this.format = format
+    this.slotColumns = touchedSlots(table, touched)
+    this.slotCount = this.slotColumns.length
+    this.slotOf = new Int32Array(table.columns.length).fill(-1)
+    this.slotColumns.forEach((column, slot) => (this.slotOf[column] = slot))
+    this.capacity = 1024
+    this.rowStart = new Int32Array(this.capacity)
+    this.rowEnd = new Int32Array(this.capacity)
+    this.fieldStart = new Int32Array(this.capacity * this.slotCount)
+    this.fieldLength = new Int32Array(this.capacity * this.slotCount)
+    this.state = new Uint8Array(this.capacity * this.slotCount)
+    this.rowFlags = new Uint8Array(this.capacity)
+  }
+
+  /** Start a new batch over these buffers. */
+  reset(head: Buffer | undefined, body: Buffer): void {
+    this.state.fill(0, 0, this.rowCount * this.slotCount)
+    this.rowFlags.fill(0, 0, this.rowCount)
+    this.rowCount = 0
+    this.headRows = 0
+    this.head = head
+    this.body = body
+    this.touchedRows = 0
+    this.droppedRows = 0
+  }
+
+  /** Make room for one more row; scanners call it before writing the row's fields. */
+  reserveRow(): void {
+    if (this.rowCount < this.capacity) return
+    const capacity = this.capacity * 2
+    const grow = <T extends Int32Array | Uint8Array>(array: T, size: number): T => {
+      const grown = new (array.constructor as new (n: number) => T)(size)
+      grown.set(array)
+      return grown
+    }
+    this.rowStart = grow(this.rowStart, capacity)
+    this.rowEnd = grow(this.rowEnd, capacity)
+    this.fieldStart = grow(this.fieldStart, capacity * this.slotCount)
+    this.fieldLength = grow(this.fieldLength, capacity * this.slotCount)
+    this.state = grow(this.state, capacity * this.slotCount)
+    this.rowFlags = grow(this.rowFlags, capacity)
+    this.capacity = capacity
+  }
+
+  /** The row whose fields were just recorded spans `[start, end)`. */
+  commitRow(start: number, end: number): void {
+    this.rowStart[this.rowCount] = start
+    this.rowEnd[this.rowCount] = end
+    this.rowCount++
+  }
+
+  get keptRows(): number {
+    return this.rowCount - this.droppedRows
+  }
+
+  get unchanged(): boolean {
+    return this.touchedRows === 0 && this.droppedRows === 0
+  }
+
+  // RowBatch ------------------------------------------------------------------------------------
+
+  readonly isNull = (row: number, column: number): boolean => {
+    const i = this.fieldIndex(row, column)
+    return this.state[i] === SET ? this.values[i] === null : this.fieldLength[i]! < 0
+  }
+
+  readonly getText = (row: number, column: number): string | null => {
+    const i = this.fieldIndex(row, column)
+    if (this.state[i] !== 0) return this.values[i]!
+    const length = this.fieldLength[i]!
+    const bytes = row < this.headRows ? this.head! : this.body!
+    const value = length < 0 ? null : this.format.decode(this.slotOf[column]!, bytes, this.fieldStart[i]!, length)
+    this.values[i] = value
+    this.state[i] = DECODED
+    return value
+  }
+
+  readonly setText = (row: number, column: number, value: string | null): void => {
+    const i = this.fieldIndex(row, column)
+    if (typeof value !== "string" && value !== null) {
+      throw new TypeError(`setText(${row}, ${this.columnName(column)}): value must be a string or null`)
+    }
+    if (value === null && this.table.columns[column]!.notNull) {
+      throw new HarnessError({
+        reason: "SchemaMismatch",
+        message: `${this.columnName(column)} is NOT NULL; a stage tried to set it to NULL`
+      })
+    }
+    this.values[i] = value
+    this.state[i] = SET
+    if ((this.rowFlags[row]! & CHANGED) === 0) {
+      this.rowFlags[row]! |= CHANGED
+      this.touchedRows++
+    }
+  }
+
+  readonly drop = (row: number): void => {
+    this.checkRow(row)
+    if ((this.rowFlags[row]! & DROPPED) === 0) {
+      this.rowFlags[row]! |= DROPPED
+      this.droppedRows++
+    }
+  }
+
+  readonly isDropped = (row: number): boolean => {
+    this.checkRow(row)
+    return (this.rowFlags[row]! & DROPPED) !== 0
+  }
+
+  // Encoding --------------------------------------------------------------------------------------
+
+  /**
+   * The batch's rows without the dropped ones and with set fields replaced, into a fresh buffer
+   * (the caller still holds views of earlier output, so nothing is reused).
+   */
+  encodeChanged(prefix: Uint8Array): Uint8Array {
+    const bodyBytes = this.rowCount > this.headRows ? this.rowEnd[this.rowCount - 1]! - this.rowStart[this.headRows]! : 0
+    const size = prefix.length + (this.headRows > 0 ? this.head!.length : 0) + bodyBytes
+    const out = new ByteWriter(size + (size >> 3) + 64)
+    out.bytes(prefix, 0, prefix.length)
+    const { valuePrefix, nullLength } = this.format
+    let runBuffer: Buffer | undefined
+    let runStart = 0
+    let runEnd = 0
+    let slot = -1
+    try {
+      for (let row = 0; row < this.rowCount; row++) {
+        const buffer = row < this.headRows ? this.head! : this.body!
+        const start = this.rowStart[row]!
+        const end = this.rowEnd[row]!
+        const flags = this.rowFlags[row]!
+        if (flags === 0) {
+          if (runBuffer === buffer && runEnd === start) {
+            runEnd = end
+          } else {
+            if (runBuffer !== undefined) out.bytes(runBuffer, runStart, runEnd)
+            runBuffer = buffer
+            runStart = start
+            runEnd = end
+          }
+          continue
+        }
+        if (runBuffer !== undefined) out.bytes(runBuffer, runStart, runEnd)
+        runBuffer = undefined
+        if ((flags & DROPPED) !== 0) continue
+        let copied = start
+        for (slot = 0; slot < this.slotCount; slot++) {
+          const i = row * this.slotCount + slot
+          if (this.state[i] !== SET) continue
+          const valueStart = this.fieldStart[i]!
+          const length = this.fieldLength[i]!
+          out.bytes(buffer, copied, valueStart - valuePrefix)
+          this.format.writeField(out, slot, this.values[i]!)
+          copied = valueStart + (length < 0 ? nullLength : length)
+        }
+        slot = -1
+        out.bytes(buffer, copied, end)
+      }
+    } catch (cause) {
+      if (slot < 0) throw cause
+      const column = this.table.columns[this.slotColumns[slot]!]!
+      throw new HarnessError({
+        reason: "CopyFailed",
+        message: `${this.columnName(this.slotColumns[slot]!)} (${column.type}): ${(cause as Error).message}`,
+        cause
+      })
+    }
+    if (runBuffer !== undefined) out.bytes(runBuffer, runStart, runEnd)
+    return out.result()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private fieldIndex(row: number, column: number): number {
+    this.checkRow(row)
+    const slot = this.slotOf[column] ?? -1
+    if (slot < 0) {
+      throw new HarnessError({
+        reason: "Internal",
+        message: `${this.columnName(column)} was read or written but no stage declared it`
+      })
+    }
+    return row * this.slotCount + slot
+  }
+
+  private checkRow(row: number): void {
+    if (!(row >= 0 && row < this.rowCount && Number.isInteger(row))) {
+      throw new RangeError(`row ${row} is outside this batch of ${this.rowCount} rows`)
+    }
+  }
+
+  private columnName(column: number): string {
+    const name = this.table.columns[column]?.name ?? `#${column}`
+    return `${this.table.schema}.${this.table.name}.${name}`
+  }
+}
+
+/**
+ * A view of `batch` that lets a stage read and write only the columns it declared, as the
+ * `RowBatch` contract promises. Make it once per stage and table: it follows the batch it wraps,
+ * which the codec reuses from chunk to chunk.
+ */
+export const restrictColumns = (batch: RowBatch, table: StageTable, columns: ReadonlySet<number>): RowBatch => {
+  const allowed = new Uint8Array(table.columns.length)
+  for (const column of columns) allowed[column] = 1
+  const check = (column: number) => {
+    if (allowed[column] !== 1) {
+      const name = table.columns[column]?.name ?? `#${column}`
+      throw new HarnessError({
+        reason: "Internal",
+        message: `${table.schema}.${table.name}.${name} was read or written by a stage that did not declare it`
+      })
+    }
+  }
+  return {
+    get rowCount() {
+      return batch.rowCount
+    },
+    isNull: (row, column) => {
+      check(column)
+      return batch.isNull(row, column)
+    },
+    getText: (row, column) => {
+      check(column)
+      return batch.getText(row, column)
+    },
+    setText: (row, column, value) => {
+      check(column)
+      batch.setText(row, column, value)
+    },
+    drop: (row) => batch.drop(row),
+    isDropped: (row) => batch.isDropped(row)
+  }
+}
