@@ -246,9 +246,13 @@ const literal = (value: string) => `'${value.replaceAll("'", "''")}'`
 const textArray = (values: ReadonlyArray<string>) => `(ARRAY[${values.map(literal).join(", ")}]::text[])`
 const intArray = (values: ReadonlyArray<number>) => `(ARRAY[${values.join(", ")}]::int[])`
 /** A uniform random integer in 1..n (`random(min, max)` needs PostgreSQL 17). */
-const draw = (n: number | string) => `(1 + floor(random() * ${n}))::int`
-/** A random instant in [from, from + days). */
-const instant = (from: string, days: number) => `(timestamptz '${from} 00:00+00' + floor(random() * ${days * 86_400}) * interval '1 second')`
+const draw = (n: number) => `(1 + floor(random() * ${n}))::int`
+/**
+ * The instant of the g-th of `count` events spread over `days` from `from`, with a random offset
+ * inside its slot: later ids get later instants, as keys that come from a sequence do.
+ */
+const instant = (from: string, days: number, count: number) =>
+  `(timestamptz '${from} 00:00+00' + floor((g - 1 + random()) * ${days * 86_400} / ${count}) * interval '1 second')`
 
 interface Sizes {
   readonly orders: number
@@ -309,7 +313,7 @@ const insertCustomers = ({ customers }: Sizes) => `
                ${draw(EMAIL_DOMAINS.length)} AS d, random() AS has_phone, random() AS phone,
                ${draw(STREETS.length)} AS s, ${draw(180)} AS house, ${draw(CITIES.length)} AS c, random() AS postal,
                random() AS has_birth_date, floor(random() * 365 * 57)::int AS age_days,
-               random() AS ip_kind, random() AS ip, ${instant("2019-01-01", 4 * 365)} AS created_at,
+               random() AS ip_kind, random() AS ip, ${instant("2019-01-01", 4 * 365, customers)} AS created_at,
                random() AS newsletter, random() AS theme, random() AS tags, random() AS referred, random() AS referrer
         FROM generate_series(1, ${customers}) AS g) AS r`
 
@@ -335,7 +339,7 @@ const insertOrders = ({ orders, customers }: Sizes) => `
               WHEN r.s < 0.86 THEN 'delivered' WHEN r.s < 0.94 THEN 'cancelled' ELSE 'refunded' END::order_status,
          r.created_at,
          (SELECT sum(i.line_total) FROM order_items AS i WHERE i.order_id = r.g)
-  FROM (SELECT g, ${draw(customers)} AS customer_id, random() AS s, ${instant("2023-01-01", 3 * 365)} AS created_at
+  FROM (SELECT g, ${draw(customers)} AS customer_id, random() AS s, ${instant("2023-01-01", 3 * 365, orders)} AS created_at
         FROM generate_series(1, ${orders}) AS g) AS r`
 
 /**
