@@ -12,7 +12,7 @@
  * table in text format instead (`hasBinaryTextCodec`).
  */
 import type { Buffer } from "node:buffer"
-import { ByteWriter } from "./byte-writer.ts"
+import { type ByteWriter, decodeUtf8 } from "./byte-writer.ts"
 import type { StageColumn } from "./stage.ts"
 
 /** Session settings under which text-format COPY prints exactly what these converters print. */
@@ -106,7 +106,7 @@ const fractionMicros = (digits: string | undefined) => (digits ? rint(Number(`0.
 // enum labels).
 
 const textCodec: ValueCodec = {
-  decode: (b, s, n) => b.toString("utf8", s, s + n),
+  decode: (b, s, n) => decodeUtf8(b, s, s + n),
   encode: (text, out) => {
     out.utf8(text)
   }
@@ -115,7 +115,7 @@ const textCodec: ValueCodec = {
 const jsonbCodec: ValueCodec = {
   decode: (b, s, n) => {
     if (b[s] !== 1) throw new ValueError(`unsupported jsonb version number ${b[s]}`)
-    return b.toString("utf8", s + 1, s + n)
+    return decodeUtf8(b, s + 1, s + n)
   },
   encode: (text, out) => {
     out.u8(1)
@@ -526,11 +526,18 @@ const dateToJulian = (year: number, month: number, day: number): number => {
 const isLeap = (y: number) => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
+/** The last day formatted: neighbouring rows often share a day, and formatting is the cost. */
+let lastDay = Number.NaN
+let lastDayText: [string, boolean] = ["", false]
+
 /** "YYYY-MM-DD" and whether it is BC, for days since 2000-01-01. */
 const formatDay = (days: number): [string, boolean] => {
+  if (days === lastDay) return lastDayText
   const [year, month, day] = julianToDate(days + POSTGRES_EPOCH_JDATE)
   const bc = year <= 0
-  return [`${padYear(bc ? 1 - year : year)}-${pad2(month)}-${pad2(day)}`, bc]
+  lastDay = days
+  lastDayText = [`${padYear(bc ? 1 - year : year)}-${pad2(month)}-${pad2(day)}`, bc]
+  return lastDayText
 }
 
 /** "HH:MM:SS[.ffffff]" for microseconds since midnight. */

@@ -10,7 +10,7 @@
  * CANONICAL_SESSION_SETTINGS for them to match what the binary format's converters print.
  */
 import { Buffer } from "node:buffer"
-import type { ByteWriter } from "./byte-writer.ts"
+import { type ByteWriter, decodeUtf8 } from "./byte-writer.ts"
 import type { CopyFraming } from "./copy-codec.ts"
 import { HarnessError } from "./errors.ts"
 import type { ChunkBatch } from "./row-batch.ts"
@@ -101,7 +101,7 @@ export class TextFraming implements CopyFraming {
   }
 
   readonly decode = (_slot: number, bytes: Buffer, start: number, length: number): string => {
-    const text = bytes.toString("utf8", start, start + length)
+    const text = decodeUtf8(bytes, start, start + length)
     return text.includes("\\") ? this.unescape(bytes, start, length) : text
   }
 
@@ -141,7 +141,7 @@ export class TextFraming implements CopyFraming {
         out[n++] = e === 0x62 ? 0x08 : e === 0x66 ? 0x0c : e === 0x6e ? 0x0a : e === 0x72 ? 0x0d : e === 0x74 ? 0x09 : e === 0x76 ? 0x0b : e
       }
     }
-    return out.toString("utf8", 0, n)
+    return decodeUtf8(out, 0, n)
   }
 
   private malformed(detail: string) {

@@ -60,9 +60,10 @@ export class ChunkBatch implements RowBatch {
   fieldLength: Int32Array
   private capacity: number
   private state: Uint8Array
-  private values: Array<string | null> = []
+  /** Decoded or set values, same index as fieldStart; cleared per batch so no string outlives it. */
+  private values: Array<string | null>
   private rowFlags: Uint8Array
-  private touchedRows = 0
+  private changedRows = 0
   private droppedRows = 0
   private readonly table: StageTable
   private readonly format: FieldFormat
@@ -81,18 +82,20 @@ export class ChunkBatch implements RowBatch {
     this.fieldStart = new Int32Array(this.capacity * this.slotCount)
     this.fieldLength = new Int32Array(this.capacity * this.slotCount)
     this.state = new Uint8Array(this.capacity * this.slotCount)
+    this.values = new Array<string | null>(this.capacity * this.slotCount).fill(null)
     this.rowFlags = new Uint8Array(this.capacity)
   }
 
   /** Start a new batch over these buffers. */
   reset(head: Buffer | undefined, body: Buffer): void {
     this.state.fill(0, 0, this.rowCount * this.slotCount)
+    this.values.fill(null, 0, this.rowCount * this.slotCount)
     this.rowFlags.fill(0, 0, this.rowCount)
     this.rowCount = 0
     this.headRows = 0
     this.head = head
     this.body = body
-    this.touchedRows = 0
+    this.changedRows = 0
     this.droppedRows = 0
   }
 
@@ -110,6 +113,8 @@ export class ChunkBatch implements RowBatch {
     this.fieldStart = grow(this.fieldStart, capacity * this.slotCount)
     this.fieldLength = grow(this.fieldLength, capacity * this.slotCount)
     this.state = grow(this.state, capacity * this.slotCount)
+    this.values.length = capacity * this.slotCount
+    this.values.fill(null, this.capacity * this.slotCount)
     this.rowFlags = grow(this.rowFlags, capacity)
     this.capacity = capacity
   }
@@ -126,7 +131,7 @@ export class ChunkBatch implements RowBatch {
   }
 
   get unchanged(): boolean {
-    return this.touchedRows === 0 && this.droppedRows === 0
+    return this.changedRows === 0 && this.droppedRows === 0
   }
 
   // RowBatch ------------------------------------------------------------------------------------
@@ -162,7 +167,7 @@ export class ChunkBatch implements RowBatch {
     this.state[i] = SET
     if ((this.rowFlags[row]! & CHANGED) === 0) {
       this.rowFlags[row]! |= CHANGED
-      this.touchedRows++
+      this.changedRows++
     }
   }
 
