@@ -15,6 +15,11 @@
  *   send(codec.end())                                         // binary: header if no row came, and the trailer
  *   codec.counts                                              // rows in / out, bytes in / out
  *
+ * Each stage should see `restrictColumns(batch, table, itsColumns)` (row-batch.ts), so it can
+ * touch only what it declared; push returns the same batch object every time, so one view per
+ * stage, made on the first batch, serves the whole table. For text format the source session must run with
+ * CANONICAL_SESSION_SETTINGS (binary-values.ts), so fields read as binary's converters print them.
+ *
  * Chunks may split anywhere (inside the binary header, a length word, a UTF-8 character). Each
  * push makes one batch of the chunk's complete rows; a row that straddles two chunks is
  * assembled in a small buffer, every other row stays a view of its chunk. A batch nobody

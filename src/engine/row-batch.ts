@@ -274,8 +274,8 @@ export class ChunkBatch implements RowBatch {
 
 /**
  * A view of `batch` that lets a stage read and write only the columns it declared, as the
- * `RowBatch` contract promises. Make it once per stage and table: it follows the batch it wraps,
- * which the codec reuses from chunk to chunk.
+ * `RowBatch` contract promises. One view per stage and table is enough: the codec's `push`
+ * returns the same (refilled) batch object for every chunk, and the view reads through to it.
  */
 export const restrictColumns = (batch: RowBatch, table: StageTable, columns: ReadonlySet<number>): RowBatch => {
   const allowed = new Uint8Array(table.columns.length)
