@@ -80,6 +80,7 @@ const stageColumn = (column: Column, catalog: Catalog): StageColumn => {
     typeOid: column.typeOid,
     baseType,
     isArray: column.isArray,
+    isEnum: catalog.enums.some((e) => e.schema === column.typeSchema && e.name === column.typeName),
     notNull: column.notNull
   }
 }

@@ -9,6 +9,7 @@
 import { Effect } from "effect"
 import type pg from "pg"
 import { connectionError, pgClient, type Endpoint } from "./connection.ts"
+import { CANONICAL_SESSION_SETTINGS } from "./binary-values.ts"
 import { HarnessError } from "./errors.ts"
 
 export interface SourceSnapshot {
@@ -44,6 +45,11 @@ export const openSourceSnapshot = (endpoint: Endpoint) =>
         const client = yield* pgClient(endpoint, applicationName)
         yield* query(endpoint, client, beginReadOnly)
         yield* query(endpoint, client, `SET TRANSACTION SNAPSHOT '${snapshotId}'`)
+        // Text-format COPY prints values under the session's settings; these make that text the
+        // canonical form the codec also produces from binary (and that any target parses alike).
+        for (const [name, value] of Object.entries(CANONICAL_SESSION_SETTINGS)) {
+          yield* query(endpoint, client, `SET ${name} = '${value}'`)
+        }
         return client
       })
     return { snapshotId, reader } satisfies SourceSnapshot

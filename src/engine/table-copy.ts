@@ -19,8 +19,9 @@ import { HarnessError } from "./errors.ts"
 
 /** Bytes in, bytes out: the per-table codec with its stages. Runs synchronously per chunk. */
 export interface RowTransform {
-  readonly push: (chunk: Uint8Array) => Uint8Array | undefined
-  readonly end: () => Uint8Array | undefined
+  /** Returns the bytes to send on, possibly several zero-copy pieces, or nothing yet. */
+  readonly push: (chunk: Uint8Array) => ReadonlyArray<Uint8Array> | undefined
+  readonly end: () => ReadonlyArray<Uint8Array> | undefined
   /** Rows seen and rows passed on so far (live, for progress). */
   readonly rowsIn: () => number
   readonly rowsOut: () => number
@@ -99,8 +100,10 @@ export const copyTable = (
     const transform = spec.makeTransform()
     const digest = createHash("sha256")
 
-    const emit = (bytes: Uint8Array | undefined, out: Array<Uint8Array>) => {
-      if (bytes !== undefined && bytes.byteLength > 0) {
+    const emit = (pieces: ReadonlyArray<Uint8Array> | undefined, out: Array<Uint8Array>) => {
+      if (pieces === undefined) return
+      for (const bytes of pieces) {
+        if (bytes.byteLength === 0) continue
         digest.update(bytes)
         progress.bytesWritten += bytes.byteLength
         out.push(bytes)
