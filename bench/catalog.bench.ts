@@ -11,7 +11,8 @@
  * every db-harness command does, so the server backend starts with cold caches each time; the
  * connection itself is timed apart from the read.
  */
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import { parseArgs } from "node:util"
 import pg from "pg"
 import { readCatalog } from "../src/engine/catalog-reader.ts"

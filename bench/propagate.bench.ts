@@ -27,6 +27,8 @@ const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
 const TABLE = "bench_rows"
 const SOURCE_DB = "bench_src"
 const TARGET_DB = "bench_dst"
+/** propagate writes an evidence file per run; the benchmark keeps them out of the repository. */
+const EVIDENCE_DIR = join(tmpdir(), "db-harness-bench-evidence")
 /** Rows per generating INSERT: big enough to amortize a statement, small enough to keep the server's memory flat. */
 const GENERATION_CHUNK = 1_000_000
 const GENERATION_WORKERS = 2
@@ -269,8 +271,9 @@ const methodsFor = async (serverMajor: number): Promise<ReadonlyArray<Method>> =
       id: "d",
       name: "db-harness propagate",
       invocation: (source, target) => ({
+        // The same Node flags as the installed bin (bin/db-harness.js) and the npm scripts.
         command: process.execPath,
-        args: ["src/cli/main.ts", "propagate", source, target, "--quiet"]
+        args: ["--max-semi-space-size=1", "src/cli/main.ts", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
       })
     }
   ]

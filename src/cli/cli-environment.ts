@@ -3,7 +3,7 @@
  * working directory, whether stdout/stderr are terminals and whether colour is wanted. Filled in
  * by main.ts (the only module that touches `process`), replaced by plain values in tests.
  */
-import { Context } from "effect"
+import * as Context from "effect/Context"
 
 export interface CliEnvironmentShape {
   readonly env: Readonly<Record<string, string | undefined>>

@@ -3,7 +3,7 @@
  * command that must end with a non-zero code fails with `CommandExit`, and the entry point
  * (main.ts) turns the outcome into the process's exit code.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 export const ExitCode = {
   Success: 0,

@@ -3,8 +3,11 @@
  * It runs the command tree and maps the outcome to an exit code from exit-codes.ts: a
  * `CommandExit` carries its own code, a `HarnessError` or a bad flag is 1.
  */
-import { NodeServices } from "@effect/platform-node"
-import { Cause, Effect, Exit, Layer } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import { Command } from "effect/cli"
 import { redactUrl } from "../engine/connection.ts"
 import { CliEnvironment } from "./cli-environment.ts"

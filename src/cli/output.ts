@@ -2,7 +2,7 @@
  * How commands talk to people and to machines: data (and `--json`) on stdout, logs and progress on
  * stderr, ANSI colour only when the CliEnvironment says so.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { CliEnvironment } from "./cli-environment.ts"
 
 export interface Style {

@@ -11,8 +11,9 @@
  * The SQL client decodes results in binary, and only for built-in types, so every value is cast
  * in SQL to one it knows (text, oid, int2/int4, float8, bool, their arrays, or json).
  */
-import { Effect } from "effect"
-import { SqlClient, type SqlError } from "effect/sql"
+import * as Effect from "effect/Effect"
+import * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlError from "effect/sql/SqlError"
 import type {
   Catalog,
   Column,

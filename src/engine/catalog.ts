@@ -11,7 +11,8 @@
  * text (pg_get_expr, pg_get_constraintdef, ...). 64-bit numbers (sequence bounds) are decimal
  * strings, since JSON numbers cannot hold them.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { HarnessError } from "./errors.ts"
 
 /** A schema-qualified object name, e.g. a referenced table or a trigger's function. */

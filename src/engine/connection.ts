@@ -6,8 +6,11 @@
  * The resolved endpoint keeps the URL inside a `Redacted` and carries a display form with the
  * password replaced, which is the only form that may reach output, logs, errors or evidence.
  */
-import { Context, Effect, Layer, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as SqlClient from "effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
 import pg from "pg"
 import { HarnessError, badInput } from "./errors.ts"

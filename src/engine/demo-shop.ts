@@ -10,7 +10,7 @@
  * so the same `rows` and `seed` always give the same content and 200,000 orders load in seconds.
  * One DDL definition serves both the loaded "prod" and the empty "dev" (`createDemoShopSchema`).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type pg from "pg"
 import { pgClient, resolveEndpoint } from "./connection.ts"
 import { HarnessError, badInput } from "./errors.ts"

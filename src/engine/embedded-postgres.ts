@@ -4,7 +4,7 @@
  * to run as root, so as root the server runs as a `postgres` system user (created if missing).
  * Durability is traded for speed (fsync off): this server holds only throwaway data.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { chmod, mkdtemp, rm } from "node:fs/promises"
 import { createServer } from "node:net"
 import { tmpdir, userInfo } from "node:os"

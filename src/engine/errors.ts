@@ -4,7 +4,7 @@
  * so callers match on one tag and the CLI maps every reason to exit code 1. Gate results are
  * not errors: gates return findings, and the CLI turns blocking findings into their exit codes.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 export type HarnessErrorReason =
   | "BadInput" // a flag, URL, rules or config file that cannot be used as given

@@ -4,7 +4,7 @@
  * and the audit log can point at them by digest. Never a password, never a data value: callers
  * pass display forms of endpoints (connection.ts) and counts.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { createHash, randomBytes } from "node:crypto"
 import { mkdir, rename, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"

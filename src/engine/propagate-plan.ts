@@ -5,7 +5,7 @@
  * a column whose type differs). A plan with problems is refused as a whole, so a bad target is
  * never half written.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { copyableColumns, tableKey, quoteIdent, type Catalog, type Column, type Table } from "./catalog.ts"
 import { HarnessError } from "./errors.ts"
 import { matchesTableGlob } from "./glob.ts"

@@ -14,7 +14,8 @@
  *    target transaction, so a failed table is rolled back, never half copied.
  * 5. Sequences are set to the source's values; materialized views refreshed; evidence written.
  */
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { createHash } from "node:crypto"
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"

@@ -6,7 +6,7 @@
  * coordinator's transaction stays open until the run ends, which keeps the snapshot importable.
  * Nothing here can write: read-only transactions refuse every write.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type pg from "pg"
 import { connectionError, pgClient, type Endpoint } from "./connection.ts"
 import { CANONICAL_SESSION_SETTINGS } from "./binary-values.ts"

@@ -7,7 +7,7 @@
  * rows in batches (thousands at a time, never one Effect per row). Only the declared columns are
  * decoded; every other field passes through to the target as the original bytes.
  */
-import type { Effect } from "effect"
+import type * as Effect from "effect/Effect"
 import type { HarnessError } from "./errors.ts"
 
 /** A column as a stage sees it. `type` is PostgreSQL's `format_type` text, e.g. `character varying(80)`. */

@@ -9,8 +9,9 @@
  * The target side is driven by `stream/promises.pipeline` into pg-copy-streams rather than by
  * `NodeSink.fromWritable`, which hangs when the COPY statement itself fails (effect4.md gotcha 2).
  */
-import { NodeStream } from "@effect/platform-node"
-import { Effect, Stream } from "effect"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { pipeline } from "node:stream/promises"
 import type pg from "pg"

@@ -4,7 +4,7 @@
  * list (`prod*` by default) unless the user explicitly overrides. A run that gets past these may
  * still be refused later by the schema checks in the planner.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type pg from "pg"
 import type { Endpoint } from "./connection.ts"
 import { HarnessError } from "./errors.ts"

@@ -4,7 +4,7 @@
  * progress, and tells what it did and where the evidence is. Everything is thrown away at the end
  * unless --keep is given (then the server keeps running until Ctrl-C).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Command, Flag } from "effect/cli"
 import { availableParallelism } from "node:os"
 import { resolveEndpoint } from "../../engine/connection.ts"

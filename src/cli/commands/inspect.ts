@@ -3,7 +3,8 @@
  * it. The summary is for people checking what a URL or environment name points at; `--json` is
  * the whole model, which the drift gate and other tools decode back with `decodeCatalog`.
  */
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { Catalog, Table } from "../../engine/catalog.ts"
 import { readCatalog } from "../../engine/catalog-reader.ts"

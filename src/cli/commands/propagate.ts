@@ -3,7 +3,7 @@
  * flags, shows progress (live on a TTY, a line per table in CI, nothing with --quiet), prints the
  * summary or `--json`, and leaves the work to the engine (src/engine/propagate.ts).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { availableParallelism } from "node:os"
 import { resolveEndpoint, type Endpoint } from "../../engine/connection.ts"
