@@ -26,7 +26,8 @@ export interface TablePlan {
   /** Why the table is copied as text rather than binary, when it is. */
   readonly formatReason: string | undefined
   readonly estimatedRows: number
-  readonly sourceCopySql: string
+  /** `SELECT <columns> FROM ONLY <table>`: what is read; ranges add a ctid condition. */
+  readonly sourceSelect: string
   readonly targetCopySql: string
   /** Enabled user triggers on the target table, switched off during the load and restored after. */
   readonly targetTriggers: ReadonlyArray<{ readonly name: string; readonly enabled: "origin" | "always" | "replica" }>
@@ -175,7 +176,7 @@ export const planPropagation = (
         format,
         formatReason,
         estimatedRows: Math.max(0, sourceTable.rowEstimate),
-        sourceCopySql: `COPY (SELECT ${columnList} FROM ONLY ${sourceName}) TO STDOUT (FORMAT ${format})`,
+        sourceSelect: `SELECT ${columnList} FROM ONLY ${sourceName}`,
         targetCopySql: `COPY ${targetName} (${columnList}) FROM STDIN (FORMAT ${format}, FREEZE)`,
         targetTriggers: targetTable.triggers
           .filter((t) => !t.inherited && t.enabled !== "disabled" && t.events.includes("INSERT"))

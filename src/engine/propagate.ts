@@ -20,7 +20,7 @@ import { createHash } from "node:crypto"
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import type pg from "pg"
-import { tableKey, type Catalog } from "./catalog.ts"
+import { quoteIdent, tableKey, type Catalog } from "./catalog.ts"
 import { readCatalog } from "./catalog-reader.ts"
 import { pgClient, sqlClientLayer, type Endpoint } from "./connection.ts"
 import { HarnessError } from "./errors.ts"
@@ -31,10 +31,15 @@ import type { Stage, StageColumn } from "./stage.ts"
 import { copyTable, newTableProgress, type RowTransform, type TableCopyResult, type TableProgress } from "./table-copy.ts"
 import { databaseIdentity, refuseProtectedTarget, refuseSelfCopy, type DatabaseIdentity } from "./target-safety.ts"
 
+/** Tables this big are worth reading in parallel ranges (below it, one stream keeps up). */
+export const DEFAULT_SPLIT_ROWS = 5_000_000
+
 export interface PropagateOptions {
   readonly source: Endpoint
   readonly target: Endpoint
   readonly jobs: number
+  /** Tables with at least this many estimated rows are read in `jobs` ctid ranges in parallel. */
+  readonly splitRows: number
   readonly include: ReadonlyArray<string>
   readonly exclude: ReadonlyArray<string>
   readonly stages: ReadonlyArray<Stage>
@@ -54,6 +59,8 @@ export interface PropagateOptions {
 export interface TableOutcome {
   readonly table: string
   readonly format: "binary" | "text"
+  /** How many ctid ranges the table was read in (1: not split). */
+  readonly ranges: number
   readonly rowsRead: number
   readonly rowsWritten: number
   readonly bytes: number
@@ -176,6 +183,33 @@ const syncSequences = (source: pg.Client, target: pg.Client, plan: PropagatePlan
     return count
   })
 
+/**
+ * The ctid ranges a table is read in: `[""]` (the whole table) unless it has at least
+ * `splitRows` estimated rows and there are several jobs; then `jobs` ranges of equal page counts,
+ * the last one open-ended. TID range scans make each range read only its own pages.
+ */
+const splitRanges = (reader: pg.Client, table: TablePlan, options: PropagateOptions) =>
+  Effect.gen(function* () {
+    if (options.jobs < 2 || table.estimatedRows < options.splitRows) return [""]
+    const result = yield* q(
+      reader,
+      "SELECT (pg_relation_size($1::regclass) / current_setting('block_size')::int)::int AS pages",
+      [tableKey(table.source.schema, table.source.name)],
+      "source"
+    )
+    const pages = (result.rows[0] as { pages: number }).pages
+    const count = Math.min(options.jobs, Math.max(1, pages))
+    if (count < 2) return [""]
+    const bounds = Array.from({ length: count - 1 }, (_, i) => Math.floor((pages * (i + 1)) / count))
+    return Array.from({ length: count }, (_, i) => {
+      const conditions = [
+        ...(i > 0 ? [`ctid >= '(${bounds[i - 1]},0)'::tid`] : []),
+        ...(i < count - 1 ? [`ctid < '(${bounds[i]},0)'::tid`] : [])
+      ]
+      return ` WHERE ${conditions.join(" AND ")}`
+    })
+  })
+
 export const propagate = (options: PropagateOptions): Effect.Effect<PropagateResult, HarnessError> =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -229,7 +263,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
 
       const progress = plan.tables.map((table) => ({ plan: table, progress: newTableProgress() }))
       options.onStart?.(progress)
-      const results = new Map<string, TableCopyResult>()
+      const results = new Map<string, TableCopyResult & { readonly ranges: number }>()
       let next = 0
       const worker = (index: number) =>
         Effect.scoped(
@@ -239,16 +273,29 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
             while (next < progress.length) {
               const item = progress[next++]!
               const table = item.plan
-              const triggersOff = table.targetTriggers.map((t) => `ALTER TABLE ${tableKey(table.target.schema, table.target.name)} DISABLE TRIGGER "${t.name.replaceAll('"', '""')}"`)
-              const result = yield* copyTable(reader, writer, {
-                label: table.label,
-                sourceCopySql: table.sourceCopySql,
-                prepareSql: [...triggersOff, `TRUNCATE ONLY ${tableKey(table.target.schema, table.target.name)}`],
-                targetCopySql: table.targetCopySql,
-                makeTransform: options.transformFor(table),
-                finishSql: table.targetTriggers.map((t) => `ALTER TABLE ${tableKey(table.target.schema, table.target.name)} ENABLE ${t.enabled === "origin" ? "" : `${t.enabled.toUpperCase()} `}TRIGGER "${t.name.replaceAll('"', '""')}"`)
-              }, item.progress)
-              results.set(table.label, result)
+              const targetName = tableKey(table.target.schema, table.target.name)
+              const ranges = yield* splitRanges(reader, table, options)
+              // A split table's other ranges get readers of their own, for this table only.
+              const copied = yield* Effect.scoped(
+                Effect.gen(function* () {
+                  const extra = yield* Effect.forEach(ranges.slice(1), (_, i) => snapshot.reader(`db-harness reader ${index}.${i + 1}`))
+                  return yield* copyTable([reader, ...extra], writer, {
+                    label: table.label,
+                    format: table.format,
+                    sourceCopySql: ranges.map((where) => `COPY (${table.sourceSelect}${where}) TO STDOUT (FORMAT ${table.format})`),
+                    prepareSql: [
+                      ...table.targetTriggers.map((t) => `ALTER TABLE ${targetName} DISABLE TRIGGER ${quoteIdent(t.name)}`),
+                      `TRUNCATE ONLY ${targetName}`
+                    ],
+                    targetCopySql: table.targetCopySql,
+                    makeTransform: options.transformFor(table),
+                    finishSql: table.targetTriggers.map(
+                      (t) => `ALTER TABLE ${targetName} ENABLE ${t.enabled === "origin" ? "" : `${t.enabled.toUpperCase()} `}TRIGGER ${quoteIdent(t.name)}`
+                    )
+                  }, item.progress)
+                })
+              )
+              results.set(table.label, { ...copied, ranges: ranges.length })
               options.onTableDone?.(item)
             }
           })
@@ -291,6 +338,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         tables.push({
           table: table.label,
           format: table.format,
+          ranges: result.ranges,
           rowsRead: result.rowsRead,
           rowsWritten: result.rowsWritten,
           bytes: result.bytesWritten,

@@ -121,6 +121,8 @@ export class ChunkBatch implements RowBatch {
 
   /** The row whose fields were just recorded spans `[start, end)`. */
   commitRow(start: number, end: number): void {
+    // A scanner that records no field (nothing touched) may not have reserved the row.
+    if (this.rowCount >= this.capacity) this.reserveRow()
     this.rowStart[this.rowCount] = start
     this.rowEnd[this.rowCount] = end
     this.rowCount++

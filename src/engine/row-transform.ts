@@ -7,6 +7,7 @@
  */
 import { hasBinaryTextCodec } from "./binary-values.ts"
 import { makeCopyCodec } from "./copy-codec.ts"
+import { HarnessError } from "./errors.ts"
 import type { TablePlan } from "./propagate-plan.ts"
 import { restrictColumns } from "./row-batch.ts"
 import type { RowBatch, StageColumn } from "./stage.ts"
@@ -19,6 +20,18 @@ export const rowTransformFor = (table: TablePlan) => (): RowTransform => {
   const declared = table.stages.map((stage) => new Set(stage.table.columns.map((name) => position.get(name)!)))
   const codec = makeCopyCodec(table.format, table.stageTable, new Set(declared.flatMap((set) => [...set])))
   const process = table.stages.map((stage) => stage.table.process)
+  const runStage = (i: number, batch: RowBatch) => {
+    try {
+      process[i]!(batch)
+    } catch (cause) {
+      // A stage's bug or refusal must name the stage; the copy of this table is then rolled back.
+      throw new HarnessError({
+        reason: "Internal",
+        message: `stage ${table.stages[i]!.name} failed on ${table.label}: ${(cause as Error)?.message ?? String(cause)}`,
+        cause
+      })
+    }
+  }
   // The codec hands out the same batch object every time, so the per-stage views are made once.
   let views: ReadonlyArray<RowBatch> | undefined
   return {
@@ -27,7 +40,7 @@ export const rowTransformFor = (table: TablePlan) => (): RowTransform => {
       if (batch === undefined) return undefined
       if (process.length > 0) {
         views ??= declared.map((columns) => restrictColumns(batch, table.stageTable, columns))
-        for (let i = 0; i < process.length; i++) process[i]!(views[i]!)
+        for (let i = 0; i < process.length; i++) runStage(i, views[i]!)
       }
       return batch.encode()
     },

@@ -52,8 +52,12 @@ export const newTableProgress = (): TableProgress => ({
 export interface TableCopySpec {
   /** Display name, e.g. `public.customer`. */
   readonly label: string
-  /** `COPY (SELECT ...) TO STDOUT (FORMAT ...)` or `COPY tbl (cols) TO STDOUT ...`. */
-  readonly sourceCopySql: string
+  readonly format: "binary" | "text"
+  /**
+   * One `COPY (SELECT ...) TO STDOUT` per range of the table, each read by its own snapshot
+   * reader; one entry for a table that is not split.
+   */
+  readonly sourceCopySql: ReadonlyArray<string>
   /** Run in the target transaction before the COPY (e.g. `TRUNCATE ONLY tbl`). */
   readonly prepareSql: ReadonlyArray<string>
   /** `COPY tbl (cols) FROM STDIN (FORMAT ...)`. */
@@ -74,6 +78,10 @@ export interface TableCopyResult {
 
 const NOTHING: readonly [Uint8Array] = [new Uint8Array(0)]
 
+/** Binary COPY's 19-byte header (signature, flags 0, no extension) and its trailer (field count -1). */
+const BINARY_HEADER = Uint8Array.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0])
+const BINARY_TRAILER = Uint8Array.from([0xff, 0xff])
+
 const describe = (cause: unknown): string => {
   const e = cause as { message?: string; code?: string }
   const text = e?.message ?? String(cause)
@@ -87,9 +95,29 @@ const failed = (label: string, side: string, cause: unknown) =>
     cause
   })
 
-/** Copy one table; `source` must be a snapshot reader, `target` a connection with no open transaction. */
+/** Drop the first `count` bytes of a sequence of pieces (a range's own binary header). */
+const skipBytes = (pieces: ReadonlyArray<Uint8Array>, state: { remaining: number }): ReadonlyArray<Uint8Array> => {
+  if (state.remaining === 0) return pieces
+  const out: Array<Uint8Array> = []
+  for (const piece of pieces) {
+    if (state.remaining >= piece.byteLength) {
+      state.remaining -= piece.byteLength
+    } else {
+      out.push(state.remaining > 0 ? piece.subarray(state.remaining) : piece)
+      state.remaining = 0
+    }
+  }
+  return out
+}
+
+/**
+ * Copy one table. `sources` are snapshot readers, one per entry of `spec.sourceCopySql`; `target`
+ * is a connection with no open transaction. A split table's ranges are read in parallel, each
+ * through its own codec (so batches stay row-aligned), and merged into the one target COPY, so
+ * the table is still loaded in a single transaction.
+ */
 export const copyTable = (
-  source: pg.Client,
+  sources: ReadonlyArray<pg.Client>,
   target: pg.Client,
   spec: TableCopySpec,
   progress: TableProgress
@@ -98,9 +126,19 @@ export const copyTable = (
     const started = Date.now()
     progress.state = "copying"
     progress.startedAt = started
-    const transform = spec.makeTransform()
     const digest = createHash("sha256")
-
+    const split = spec.sourceCopySql.length > 1
+    const transforms = spec.sourceCopySql.map(() => spec.makeTransform())
+    const updateRows = () => {
+      let rowsIn = 0
+      let rowsOut = 0
+      for (const t of transforms) {
+        rowsIn += t.rowsIn()
+        rowsOut += t.rowsOut()
+      }
+      progress.rowsRead = rowsIn
+      progress.rowsWritten = rowsOut
+    }
     const emit = (pieces: ReadonlyArray<Uint8Array> | undefined, out: Array<Uint8Array>) => {
       if (pieces === undefined) return
       for (const bytes of pieces) {
@@ -112,40 +150,62 @@ export const copyTable = (
     }
 
     let sourceError: unknown
-    const rows = NodeStream.fromReadable<Uint8Array, HarnessError>({
-      evaluate: () => {
-        const stream = source.query(copyTo(spec.sourceCopySql))
-        // After the stream is given up (the target failed first), closing the connection still
-        // makes it emit 'error'; the cause that matters was already reported.
-        stream.on("error", () => {})
-        return stream
-      },
-      onError: (cause) => {
-        sourceError = cause
-        return failed(spec.label, "reading the source", cause)
-      }
-    }).pipe(
-      Stream.mapArray((chunks) => {
-        const out: Array<Uint8Array> = []
-        for (const chunk of chunks) {
-          progress.bytesRead += chunk.byteLength
-          emit(transform.push(chunk), out)
+    const rangeStream = (index: number) => {
+      const transform = transforms[index]!
+      // A range of a split binary table drops its own header and trailer; the merged stream
+      // gets one of each.
+      const header = { remaining: split && spec.format === "binary" ? BINARY_HEADER.byteLength : 0 }
+      return NodeStream.fromReadable<Uint8Array, HarnessError>({
+        evaluate: () => {
+          const stream = sources[index]!.query(copyTo(spec.sourceCopySql[index]!))
+          // After the stream is given up (the target failed first), closing the connection still
+          // makes it emit 'error'; the cause that matters was already reported.
+          stream.on("error", () => {})
+          return stream
+        },
+        onError: (cause) => {
+          sourceError = cause
+          return failed(spec.label, "reading the source", cause)
         }
-        progress.rowsRead = transform.rowsIn()
-        progress.rowsWritten = transform.rowsOut()
-        return out.length > 0 ? (out as unknown as readonly [Uint8Array, ...Array<Uint8Array>]) : NOTHING
-      }),
-      Stream.filter((bytes) => bytes.byteLength > 0),
-      Stream.concat(
-        Stream.suspend(() => {
+      }).pipe(
+        Stream.mapArray((chunks) => {
           const out: Array<Uint8Array> = []
-          emit(transform.end(), out)
-          progress.rowsRead = transform.rowsIn()
-          progress.rowsWritten = transform.rowsOut()
-          return Stream.fromIterable(out)
-        })
+          for (const chunk of chunks) {
+            progress.bytesRead += chunk.byteLength
+            const pieces = transform.push(chunk)
+            emit(pieces === undefined ? undefined : skipBytes(pieces, header), out)
+          }
+          updateRows()
+          return out.length > 0 ? (out as unknown as readonly [Uint8Array, ...Array<Uint8Array>]) : NOTHING
+        }),
+        Stream.concat(
+          Stream.suspend(() => {
+            const out: Array<Uint8Array> = []
+            const last = transform.end()
+            if (!split) emit(last, out)
+            else if (spec.format === "text") emit(last, out)
+            updateRows()
+            return Stream.fromIterable(out)
+          })
+        )
       )
-    )
+    }
+    const rows = (
+      split
+        ? Stream.fromIterable([BINARY_HEADER]).pipe(
+            Stream.filter(() => spec.format === "binary"),
+            Stream.tap((bytes) => Effect.sync(() => emit([bytes], []))),
+            Stream.concat(Stream.mergeAll(spec.sourceCopySql.map((_, i) => rangeStream(i)), { concurrency: "unbounded" })),
+            Stream.concat(
+              Stream.suspend(() => {
+                const out: Array<Uint8Array> = []
+                if (spec.format === "binary") emit([BINARY_TRAILER], out)
+                return Stream.fromIterable(out)
+              })
+            )
+          )
+        : rangeStream(0)
+    ).pipe(Stream.filter((bytes) => bytes.byteLength > 0))
 
     const runTarget = Effect.tryPromise({
       try: async (signal) => {
@@ -166,8 +226,9 @@ export const copyTable = (
           progress.state = "failed"
           progress.finishedAt = Date.now()
           const error = sourceError ?? cause
-          const side = sourceError !== undefined ? "reading the source" : "writing the target"
-          return yield* (error instanceof HarnessError ? error : failed(spec.label, side, error))
+          if (error instanceof HarnessError && error.reason === "CopyFailed") return yield* error
+          const side = sourceError !== undefined ? "reading the source" : error instanceof HarnessError ? "in a stage" : "writing the target"
+          return yield* failed(spec.label, side, error)
         })
       ),
       Effect.onInterrupt(() =>
@@ -179,11 +240,12 @@ export const copyTable = (
       )
     )
     const finished = Date.now()
+    updateRows()
     progress.state = "done"
     progress.finishedAt = finished
     return {
-      rowsRead: transform.rowsIn(),
-      rowsWritten: transform.rowsOut(),
+      rowsRead: progress.rowsRead,
+      rowsWritten: progress.rowsWritten,
       bytesWritten: progress.bytesWritten,
       digest: digest.digest("hex"),
       durationMs: finished - started

@@ -12,6 +12,7 @@ import { createDemoShopSchema, loadDemoShop } from "../../engine/demo-shop.ts"
 import { embeddedPostgres } from "../../engine/embedded-postgres.ts"
 import { badInput } from "../../engine/errors.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
+import { DEFAULT_SPLIT_ROWS } from "../../engine/propagate.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { logLine, printLine, style } from "../output.ts"
@@ -68,6 +69,7 @@ export const demoCommand = Command.make("demo", { rows, evidenceDir, keep }, (fl
         source: yield* resolveEndpoint(server.urlFor("shop_prod"), cli.env),
         target: yield* resolveEndpoint(server.urlFor("shop_dev"), cli.env),
         jobs: availableParallelism(),
+        splitRows: DEFAULT_SPLIT_ROWS,
         include: [],
         exclude: [],
         dryRun: false,

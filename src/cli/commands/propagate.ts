@@ -8,7 +8,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { availableParallelism } from "node:os"
 import { resolveEndpoint, type Endpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
-import { propagate, type PropagateResult } from "../../engine/propagate.ts"
+import { DEFAULT_SPLIT_ROWS, propagate, type PropagateResult } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
 import type { Stage } from "../../engine/stage.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
@@ -29,6 +29,10 @@ export const propagateFlags = {
     Flag.withAlias("j"),
     Flag.withDescription("tables copied at the same time (default: the number of CPU cores)"),
     Flag.optional
+  ),
+  splitRows: Flag.Int("split-rows").pipe(
+    Flag.withDescription("read tables with at least this many (estimated) rows in --jobs ctid ranges in parallel"),
+    Flag.withDefault(DEFAULT_SPLIT_ROWS)
   ),
   include: Flag.String("include").pipe(
     Flag.withDescription("copy only tables matching this glob (schema.table; repeatable), e.g. 'public.*'"),
@@ -105,6 +109,7 @@ export interface PropagateRun {
   readonly source: Endpoint
   readonly target: Endpoint
   readonly jobs: number
+  readonly splitRows: number
   readonly include: ReadonlyArray<string>
   readonly exclude: ReadonlyArray<string>
   readonly dryRun: boolean
@@ -127,6 +132,7 @@ export const runPropagate = (run: PropagateRun) =>
       source: run.source,
       target: run.target,
       jobs: run.jobs,
+      splitRows: run.splitRows,
       include: run.include,
       exclude: run.exclude,
       stages: run.stages,
@@ -176,6 +182,7 @@ export const propagateCommand = Command.make(
         source: yield* resolveEndpoint(flags.source, cli.env),
         target: yield* resolveEndpoint(flags.target, cli.env),
         jobs: flags.jobs._tag === "Some" ? Math.max(1, flags.jobs.value) : availableParallelism(),
+        splitRows: Math.max(1, flags.splitRows),
         include: flags.include,
         exclude: flags.exclude,
         dryRun: flags.dryRun,
