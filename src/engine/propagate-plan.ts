@@ -7,11 +7,10 @@
  */
 import * as Effect from "effect/Effect"
 import { copyableColumns, tableKey, quoteIdent, type Catalog, type Column, type Table } from "./catalog.ts"
+import type { CopyFormat } from "./copy-codec.ts"
 import { HarnessError } from "./errors.ts"
 import { matchesTableGlob } from "./glob.ts"
 import type { Stage, StageColumn, StageTable, TableStage } from "./stage.ts"
-
-export type CopyFormat = "binary" | "text"
 
 export interface TablePlan {
   /** `schema.table`, unquoted, for people. */

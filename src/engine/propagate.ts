@@ -73,6 +73,8 @@ export interface PropagateResult {
   readonly status: "ok" | "dry-run"
   readonly snapshotId: string
   readonly plan: PropagatePlan
+  /** Per table, the ctid ranges it is (or would be) read in, as WHERE suffixes; `[""]` for whole. */
+  readonly ranges: ReadonlyMap<string, ReadonlyArray<string>>
   readonly tables: ReadonlyArray<TableOutcome>
   readonly foreignKeys: { readonly dropped: number; readonly restored: number; readonly notValidated: ReadonlyArray<string> }
   readonly sequences: number
@@ -184,30 +186,39 @@ const syncSequences = (source: pg.Client, target: pg.Client, plan: PropagatePlan
   })
 
 /**
- * The ctid ranges a table is read in: `[""]` (the whole table) unless it has at least
- * `splitRows` estimated rows and there are several jobs; then `jobs` ranges of equal page counts,
- * the last one open-ended. TID range scans make each range read only its own pages.
+ * The ctid ranges each table is read in, as `WHERE` suffixes: `[""]` (the whole table) unless it
+ * has at least `splitRows` estimated rows and there are several jobs; then `jobs` ranges of equal
+ * page counts, the last one open-ended. TID range scans make each range read only its pages.
  */
-const splitRanges = (reader: pg.Client, table: TablePlan, options: PropagateOptions) =>
+const planRanges = (reader: pg.Client, plan: PropagatePlan, options: PropagateOptions) =>
   Effect.gen(function* () {
-    if (options.jobs < 2 || table.estimatedRows < options.splitRows) return [""]
+    const ranges = new Map<string, ReadonlyArray<string>>(plan.tables.map((t) => [t.label, [""]]))
+    const big = plan.tables.filter((t) => options.jobs >= 2 && t.estimatedRows >= options.splitRows)
+    if (big.length === 0) return ranges
     const result = yield* q(
       reader,
-      "SELECT (pg_relation_size($1::regclass) / current_setting('block_size')::int)::int AS pages",
-      [tableKey(table.source.schema, table.source.name)],
+      `SELECT (pg_relation_size(name::regclass) / current_setting('block_size')::int)::int AS pages
+         FROM unnest($1::text[]) WITH ORDINALITY AS x(name, n) ORDER BY n`,
+      [big.map((t) => tableKey(t.source.schema, t.source.name))],
       "source"
     )
-    const pages = (result.rows[0] as { pages: number }).pages
-    const count = Math.min(options.jobs, Math.max(1, pages))
-    if (count < 2) return [""]
-    const bounds = Array.from({ length: count - 1 }, (_, i) => Math.floor((pages * (i + 1)) / count))
-    return Array.from({ length: count }, (_, i) => {
-      const conditions = [
-        ...(i > 0 ? [`ctid >= '(${bounds[i - 1]},0)'::tid`] : []),
-        ...(i < count - 1 ? [`ctid < '(${bounds[i]},0)'::tid`] : [])
-      ]
-      return ` WHERE ${conditions.join(" AND ")}`
+    big.forEach((table, index) => {
+      const pages = (result.rows[index] as { pages: number }).pages
+      const count = Math.min(options.jobs, pages)
+      if (count < 2) return
+      const bounds = Array.from({ length: count - 1 }, (_, i) => Math.floor((pages * (i + 1)) / count))
+      ranges.set(
+        table.label,
+        Array.from({ length: count }, (_, i) => {
+          const conditions = [
+            ...(i > 0 ? [`ctid >= '(${bounds[i - 1]},0)'::tid`] : []),
+            ...(i < count - 1 ? [`ctid < '(${bounds[i]},0)'::tid`] : [])
+          ]
+          return ` WHERE ${conditions.join(" AND ")}`
+        })
+      )
     })
+    return ranges
   })
 
 export const propagate = (options: PropagateOptions): Effect.Effect<PropagateResult, HarnessError> =>
@@ -232,11 +243,15 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         stages: options.stages,
         hasBinaryConverter: options.hasBinaryConverter
       })
+      const rangesByTable = yield* Effect.scoped(
+        Effect.flatMap(snapshot.reader("db-harness planner"), (reader) => planRanges(reader, plan, options))
+      )
       if (options.dryRun) {
         return {
           status: "dry-run",
           snapshotId: snapshot.snapshotId,
           plan,
+          ranges: rangesByTable,
           tables: [],
           foreignKeys: { dropped: 0, restored: 0, notValidated: [] },
           sequences: 0,
@@ -274,7 +289,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
               const item = progress[next++]!
               const table = item.plan
               const targetName = tableKey(table.target.schema, table.target.name)
-              const ranges = yield* splitRanges(reader, table, options)
+              const ranges = rangesByTable.get(table.label) ?? [""]
               // A split table's other ranges get readers of their own, for this table only.
               const copied = yield* Effect.scoped(
                 Effect.gen(function* () {
@@ -380,6 +395,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         status: "ok",
         snapshotId: snapshot.snapshotId,
         plan,
+        ranges: rangesByTable,
         tables,
         foreignKeys,
         sequences,

@@ -182,27 +182,26 @@ export const copyTable = (
           Stream.suspend(() => {
             const out: Array<Uint8Array> = []
             const last = transform.end()
-            if (!split) emit(last, out)
-            else if (spec.format === "text") emit(last, out)
+            // A range of a split binary table keeps its trailer to itself.
+            if (!split || spec.format === "text") emit(last, out)
             updateRows()
             return Stream.fromIterable(out)
           })
         )
       )
     }
+    // A split binary table: one header, the ranges' rows as they come, one trailer.
+    const framed = (bytes: Uint8Array) =>
+      Stream.suspend(() => {
+        const out: Array<Uint8Array> = []
+        if (spec.format === "binary") emit([bytes], out)
+        return Stream.fromIterable(out)
+      })
     const rows = (
       split
-        ? Stream.fromIterable([BINARY_HEADER]).pipe(
-            Stream.filter(() => spec.format === "binary"),
-            Stream.tap((bytes) => Effect.sync(() => emit([bytes], []))),
+        ? framed(BINARY_HEADER).pipe(
             Stream.concat(Stream.mergeAll(spec.sourceCopySql.map((_, i) => rangeStream(i)), { concurrency: "unbounded" })),
-            Stream.concat(
-              Stream.suspend(() => {
-                const out: Array<Uint8Array> = []
-                if (spec.format === "binary") emit([BINARY_TRAILER], out)
-                return Stream.fromIterable(out)
-              })
-            )
+            Stream.concat(framed(BINARY_TRAILER))
           )
         : rangeStream(0)
     ).pipe(Stream.filter((bytes) => bytes.byteLength > 0))

@@ -71,11 +71,12 @@ const printSummary = (result: PropagateResult) =>
       yield* printLine(s.bold(`Plan (dry run, nothing written), snapshot ${result.snapshotId}:`))
       yield* printLine(
         formatTable(
-          ["#", "table", "est. rows", "format", "stages"],
+          ["#", "table", "est. rows", "ranges", "format", "stages"],
           result.plan.tables.map((t, i) => [
             String(i + 1),
             t.label,
             formatCount(t.estimatedRows),
+            (result.ranges.get(t.label) ?? [""]).map((r) => r.replace(/^ WHERE /, "") || "whole").join("; "),
             t.format + (t.formatReason ? ` (${t.formatReason})` : ""),
             t.stages.map((x) => `${x.name}(${x.table.columns.join(",")})`).join(" ") || "-"
           ])
@@ -159,7 +160,13 @@ export const runPropagate = (run: PropagateRun) =>
         status: result.status,
         snapshotId: result.snapshotId,
         durationMs: result.durationMs,
-        plan: result.plan.tables.map((t) => ({ table: t.label, estimatedRows: t.estimatedRows, format: t.format, stages: t.stages.map((x) => x.name) })),
+        plan: result.plan.tables.map((t) => ({
+          table: t.label,
+          estimatedRows: t.estimatedRows,
+          format: t.format,
+          ranges: (result.ranges.get(t.label) ?? [""]).map((r) => r.replace(/^ WHERE /, "") || "whole"),
+          stages: t.stages.map((x) => x.name)
+        })),
         tables: result.tables,
         foreignKeys: result.foreignKeys,
         sequences: result.sequences,
