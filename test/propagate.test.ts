@@ -211,8 +211,13 @@ describe("propagate: refusals write nothing", () => {
     expect(run.stderr).toContain('matches the protected pattern "prod*"')
     const custom = await runCli(["propagate", source, "staging", "--protected", "stag*"], { DB_STAGING_CONN: target })
     expect(custom.code).toBe(1)
-    const allowed = await runCli(["propagate", source, "prod", "--allow-protected-target", "--quiet", "--evidence-dir", evidenceDir()], { DB_PROD_CONN: target })
+    const allowed = await runCli(["propagate", source, "prod", "--allow-protected-target", "--evidence-dir", evidenceDir()], { DB_PROD_CONN: target })
     expect(allowed.code, allowed.stderr).toBe(0)
+    // Not a terminal: one plain progress line per table on stderr, the summary on stdout.
+    expect(allowed.stderr).toMatch(/^copied public\.a: 10 rows, .* rows\/s\)$/m)
+    expect(allowed.stderr).toMatch(/^copied public\.b: 10 rows, /m)
+    expect(allowed.stdout).toMatch(/copied 2 tables, 20 rows/)
+    expect(allowed.stdout).not.toContain("\u001b[")
     expect((await tableDigest(target, "a")).n).toBe("10")
   })
 
