@@ -178,7 +178,7 @@ export const planPropagation = (
         sourceSelect: `SELECT ${columnList} FROM ONLY ${sourceName}`,
         targetCopySql: `COPY ${targetName} (${columnList}) FROM STDIN (FORMAT ${format}, FREEZE)`,
         targetTriggers: targetTable.triggers
-          .filter((t) => !t.inherited && t.enabled !== "disabled" && t.events.includes("INSERT"))
+          .filter((t) => t.enabled !== "disabled" && t.events.includes("INSERT"))
           .map((t) => ({ name: t.name, enabled: t.enabled as "origin" | "always" | "replica" }))
       })
     }

@@ -6,11 +6,10 @@
 import * as Effect from "effect/Effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { availableParallelism } from "node:os"
-import { resolveEndpoint, type Endpoint } from "../../engine/connection.ts"
+import { resolveEndpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
-import { DEFAULT_SPLIT_ROWS, propagate, type PropagateResult } from "../../engine/propagate.ts"
+import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
-import type { Stage } from "../../engine/stage.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { formatTable, printJson, printLine, style } from "../output.ts"
@@ -105,21 +104,14 @@ const printSummary = (result: PropagateResult) =>
     if (result.evidence) yield* printLine(`evidence: ${result.evidence.path}`)
   })
 
-/** What the propagate command and the demo pass to `runPropagate`. */
-export interface PropagateRun {
-  readonly source: Endpoint
-  readonly target: Endpoint
-  readonly jobs: number
-  readonly splitRows: number
-  readonly include: ReadonlyArray<string>
-  readonly exclude: ReadonlyArray<string>
-  readonly dryRun: boolean
+/** What the propagate command and the demo pass to `runPropagate`: the engine's options, less
+ * what this module supplies, plus how to print. */
+export type PropagateRun = Omit<
+  PropagateOptions,
+  "transformFor" | "hasBinaryConverter" | "toolVersion" | "onStart" | "onTableDone"
+> & {
   readonly json: boolean
   readonly quiet: boolean
-  readonly evidenceDir: string
-  readonly protectedTargets: ReadonlyArray<string>
-  readonly allowProtectedTarget: boolean
-  readonly stages: ReadonlyArray<Stage>
 }
 
 /** Run the engine with progress on stderr, then print the summary (or JSON) on stdout. */
@@ -129,18 +121,9 @@ export const runPropagate = (run: PropagateRun) =>
     const mode = run.quiet || run.json ? "quiet" : cli.stderrIsTTY ? "live" : "lines"
     const s = yield* style
     let reporter: ProgressReporter | undefined
+    const { json: _json, quiet: _quiet, ...engineOptions } = run
     const result = yield* propagate({
-      source: run.source,
-      target: run.target,
-      jobs: run.jobs,
-      splitRows: run.splitRows,
-      include: run.include,
-      exclude: run.exclude,
-      stages: run.stages,
-      dryRun: run.dryRun,
-      protectedTargets: run.protectedTargets,
-      allowProtectedTarget: run.allowProtectedTarget,
-      evidenceDir: run.evidenceDir,
+      ...engineOptions,
       transformFor: rowTransformFor,
       hasBinaryConverter,
       toolVersion: packageJson.version,
