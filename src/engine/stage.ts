@@ -21,8 +21,8 @@ export interface StageColumn {
   readonly isArray: boolean
   readonly notNull: boolean
   /**
-   * The base type is an enum (`pg_type.typtype = 'e'`). Optional; the binary row codec needs it
-   * because an enum's binary form is its label, which no type name reveals.
+   * The base type is an enum (`pg_type.typtype = 'e'`). The binary row codec needs it because an
+   * enum's binary form is its label, which no type name reveals; absent means not an enum.
    */
   readonly isEnum?: boolean
 }
@@ -36,8 +36,10 @@ export interface StageTable {
 
 /**
  * A batch of rows of one table. Row and column indexes are positions in the batch and in
- * `StageTable.columns`. Values are PostgreSQL's text representation (what `SELECT col::text`
- * prints), or `null` for SQL NULL; reading or writing a column the stage did not declare throws.
+ * `StageTable.columns`. Values are PostgreSQL's text output of the type (what `format('%s', col)`
+ * prints with DateStyle ISO and TimeZone UTC; the same as `col::text` except that `::text` trims
+ * `character(n)` padding and always adds `/32` to an `inet`), or `null` for SQL NULL. Reading or
+ * writing a column the stage did not declare throws.
  */
 export interface RowBatch {
   readonly rowCount: number

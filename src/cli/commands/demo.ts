@@ -21,8 +21,8 @@ import { runPropagate } from "./propagate.ts"
 import pg from "pg"
 
 const rows = Flag.Int("rows").pipe(
-  Flag.withDescription("orders in the demo shop (customers, items and payments scale with it; default 200000)"),
-  Flag.withDefault(200_000)
+  Flag.withDescription("orders in the demo shop (customers, items and payments scale with it; default 100000, about 470,000 rows in all)"),
+  Flag.withDefault(100_000)
 )
 const evidenceDir = Flag.String("evidence-dir").pipe(
   Flag.withDescription(`where the evidence file goes (default ${DEFAULT_EVIDENCE_DIR})`),
