@@ -1,0 +1,105 @@
+/**
+ * The public plugin API. A plugin is one `.ts` or `.js` file whose default export is made by
+ * `definePlugin({ name, kind, options, make })`; built-in plugins (src/plugins) are written the
+ * same way. The host decodes the plugin's options with its Effect Schema once, at load, and calls
+ * `make` once; whatever `make` returns (the hooks of that kind) is what the engine calls later.
+ *
+ * This module is what plugin authors import (`db-harness/plugin`); it re-exports `Schema` so a
+ * plugin file needs no other dependency.
+ */
+import * as Schema from "effect/Schema"
+import type { StageColumn } from "./stage.ts"
+
+export { Schema }
+
+export type PluginKind = "mask" | "detect" | "subset" | "gate" | "sink"
+
+/** A column as a masking strategy sees it when it is compiled for that column. */
+export interface MaskColumn extends StageColumn {
+  /** `schema.table`. */
+  readonly table: string
+  /** `n` of `varchar(n)` / `char(n)` (of the element type for arrays), or null when unbounded. */
+  readonly maxLength: number | null
+  /** Part of a primary key or unique constraint (directly or through a foreign key). */
+  readonly unique: boolean
+}
+
+/** What the host gives a masking strategy's `make`. */
+export interface MaskContext {
+  /** Whether a masking key (DB_HARNESS_MASK_KEY) was given; without one, runs are random. */
+  readonly keyed: boolean
+  /**
+   * A keyed 64-bit pseudo-random function of `value`, separated by `purpose` (use the strategy
+   * name and anything else that should give unrelated outputs). Same key, purpose and value:
+   * same result, in every table and run. Without a key, a random per-run key is used.
+   */
+  readonly prf: (purpose: string, value: string) => bigint
+  /** Locale for generated data, e.g. `en`, `de`, `fr` (rule option or DB_HARNESS_MASK_LOCALE). */
+  readonly locale: string
+}
+
+/** The hooks a `mask` plugin's `make` returns: one masking strategy. */
+export interface MaskStrategy {
+  /** Same input, same output (under the same key): joins on masked columns keep working. */
+  readonly deterministic: boolean
+  /** Distinct inputs give distinct outputs, guaranteed: allowed on primary-key and unique columns. */
+  readonly unique: boolean
+  /** May return NULL for a non-NULL input (then it cannot mask a NOT NULL column). */
+  readonly mayReturnNull: boolean
+  /** Why this strategy cannot mask `column` (wrong type, too long for it, ...), or undefined. */
+  readonly check?: (column: MaskColumn) => string | undefined
+  /**
+   * Compile the masking function for one column, once. The function is the per-row hot loop: it
+   * gets a non-NULL value in PostgreSQL's text form (for arrays: one element at a time) and
+   * returns the masked text, or null for NULL. NULL inputs stay NULL without calling it.
+   */
+  readonly compile: (column: MaskColumn) => (value: string) => string | null
+}
+
+export interface HooksByKind {
+  readonly mask: MaskStrategy
+  readonly detect: unknown
+  readonly subset: unknown
+  readonly gate: unknown
+  readonly sink: unknown
+}
+
+export interface ContextByKind {
+  readonly mask: MaskContext
+  readonly detect: unknown
+  readonly subset: unknown
+  readonly gate: unknown
+  readonly sink: unknown
+}
+
+const PLUGIN = Symbol.for("db-harness/plugin")
+
+export interface Plugin<K extends PluginKind = PluginKind, Options = unknown> {
+  readonly [PLUGIN]: true
+  /** Unique name, as rules refer to it (e.g. `email`, `my-company-mask`). */
+  readonly name: string
+  readonly kind: K
+  readonly description?: string
+  /** Decodes the plugin's options (for a mask: the rule's keys besides table/column/strategy). */
+  readonly options: Schema.Decoder<Options>
+  readonly make: (options: Options, context: ContextByKind[K]) => HooksByKind[K]
+}
+
+export const definePlugin = <K extends PluginKind, Options>(definition: {
+  readonly name: string
+  readonly kind: K
+  readonly description?: string
+  readonly options: Schema.Decoder<Options>
+  readonly make: (options: Options, context: ContextByKind[K]) => HooksByKind[K]
+}): Plugin<K, Options> => ({ [PLUGIN]: true, ...definition })
+
+/**
+ * Is `value` a plugin? Made by `definePlugin` (any copy of this module), or a plain object of the
+ * same shape, so a plugin file may also be written without importing anything.
+ */
+export const isPlugin = (value: unknown): value is Plugin => {
+  if (typeof value !== "object" || value === null) return false
+  const candidate = value as Record<PropertyKey, unknown>
+  if (candidate[PLUGIN] === true) return true
+  return typeof candidate["name"] === "string" && typeof candidate["kind"] === "string" && typeof candidate["make"] === "function"
+}
