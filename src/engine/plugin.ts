@@ -36,6 +36,13 @@ export interface MaskContext {
   readonly prf: (purpose: string, value: string) => bigint
   /** Locale for generated data, e.g. `en`, `de`, `fr` (rule option or DB_HARNESS_MASK_LOCALE). */
   readonly locale: string
+  /**
+   * Another masking strategy, by name, made with `options` as a rule would give them (decoded
+   * by that strategy's schema), in this same context: for strategies that delegate, such as
+   * `json` masking values inside documents. Throws an Error naming the strategy and the bad
+   * option. Optional: without it, delegating strategies refuse to start.
+   */
+  readonly strategy?: (name: string, options: unknown) => MaskStrategy
 }
 
 /** The hooks a `mask` plugin's `make` returns: one masking strategy. */

@@ -1,0 +1,658 @@
+/**
+ * The toolkit of masking strategies: what every built-in strategy needs and a user's strategy
+ * may import too.
+ *
+ * - `makeMaskContext`: the `MaskContext` the host gives strategies; its `prf` is SipHash-2-4
+ *   (written here over 32-bit halves, no BigInt arithmetic on the hot path) keyed per purpose
+ *   from SHA-256 of DB_HARNESS_MASK_KEY. A per-value HMAC would be ten times slower (Greenmask #8).
+ * - Uniqueness without collisions: keyed Feistel permutations over integers (sign and width
+ *   kept) and over byte strings (length kept), so distinct inputs can never give one output.
+ * - Small pieces strategies share: strict option structs, picking from lists by hash, a cheap
+ *   generator seeded from a hash, base32, code-point helpers, PostgreSQL array literals, and
+ *   classification of column types.
+ */
+import { createHash, randomBytes } from "node:crypto"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import type { MaskColumn, MaskContext, MaskStrategy, Plugin } from "./plugin.ts"
+
+// ---------------------------------------------------------------------------------------------
+// SipHash-2-4
+
+/** Scratch buffer for the UTF-8 bytes of the value being hashed; grows, never shrinks. */
+let scratch = new Uint8Array(256)
+const out64 = new BigUint64Array(1)
+const out32 = new Uint32Array(out64.buffer)
+
+/** UTF-8 of `text` into `scratch` (ASCII by a loop: cheaper than TextEncoder for short strings). */
+const utf8 = (text: string): number => {
+  const n = text.length
+  if (scratch.length < n * 3) scratch = new Uint8Array(Math.max(n * 3, scratch.length * 2))
+  const bytes = scratch
+  let at = 0
+  for (let i = 0; i < n; i++) {
+    let c = text.charCodeAt(i)
+    if (c < 0x80) {
+      bytes[at++] = c
+    } else if (c < 0x800) {
+      bytes[at++] = 0xc0 | (c >> 6)
+      bytes[at++] = 0x80 | (c & 63)
+    } else {
+      if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
+        const low = text.charCodeAt(i + 1)
+        if (low >= 0xdc00 && low < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00)
+          i++
+          bytes[at++] = 0xf0 | (c >> 18)
+          bytes[at++] = 0x80 | ((c >> 12) & 63)
+          bytes[at++] = 0x80 | ((c >> 6) & 63)
+          bytes[at++] = 0x80 | (c & 63)
+          continue
+        }
+      }
+      // Lone surrogates become U+FFFD, as TextEncoder does.
+      if (c >= 0xd800 && c < 0xe000) c = 0xfffd
+      bytes[at++] = 0xe0 | (c >> 12)
+      bytes[at++] = 0x80 | ((c >> 6) & 63)
+      bytes[at++] = 0x80 | (c & 63)
+    }
+  }
+  return at
+}
+
+/**
+ * SipHash-2-4 of `bytes[0, length)` under the key `k` = [k0 low, k0 high, k1 low, k1 high] (32-bit
+ * words); the 64-bit result is left in `out32` (low, high). Each 64-bit lane is a pair of 32-bit
+ * numbers, so the loop stays in V8's small-integer arithmetic.
+ */
+const sipHashInto = (k: Uint32Array, bytes: Uint8Array, length: number): void => {
+  const k0l = k[0]!, k0h = k[1]!, k1l = k[2]!, k1h = k[3]!
+  let v0l = (k0l ^ 0x70736575) >>> 0, v0h = (k0h ^ 0x736f6d65) >>> 0
+  let v1l = (k1l ^ 0x6e646f6d) >>> 0, v1h = (k1h ^ 0x646f7261) >>> 0
+  let v2l = (k0l ^ 0x6e657261) >>> 0, v2h = (k0h ^ 0x6c796765) >>> 0
+  let v3l = (k1l ^ 0x79746573) >>> 0, v3h = (k1h ^ 0x74656462) >>> 0
+  let t = 0, l = 0, h = 0
+  const end = length - (length & 7)
+  let mh = 0, ml = 0
+  for (let i = 0, block = 0, blocks = end + 8; i < blocks; i += 8, block++) {
+    if (i < end) {
+      ml = (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) >>> 0
+      mh = (bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24)) >>> 0
+    } else {
+      // Last block: the tail bytes and the length in the top byte.
+      ml = 0
+      mh = (length & 0xff) << 24
+      const tail = length & 7
+      for (let j = 0; j < tail; j++) {
+        const b = bytes[end + j]!
+        if (j < 4) ml |= b << (8 * j)
+        else mh |= b << (8 * (j - 4))
+      }
+      ml >>>= 0
+      mh >>>= 0
+    }
+    v3l = (v3l ^ ml) >>> 0
+    v3h = (v3h ^ mh) >>> 0
+    for (let r = 0; r < 2; r++) {
+      // v0 += v1; v1 <<<= 13; v1 ^= v0; v0 <<<= 32
+      t = v0l + v1l; v0h = (v0h + v1h + (t > 0xffffffff ? 1 : 0)) >>> 0; v0l = t >>> 0
+      l = (v1l << 13) | (v1h >>> 19); h = (v1h << 13) | (v1l >>> 19)
+      v1l = (l ^ v0l) >>> 0; v1h = (h ^ v0h) >>> 0
+      t = v0l; v0l = v0h; v0h = t
+      // v2 += v3; v3 <<<= 16; v3 ^= v2
+      t = v2l + v3l; v2h = (v2h + v3h + (t > 0xffffffff ? 1 : 0)) >>> 0; v2l = t >>> 0
+      l = (v3l << 16) | (v3h >>> 16); h = (v3h << 16) | (v3l >>> 16)
+      v3l = (l ^ v2l) >>> 0; v3h = (h ^ v2h) >>> 0
+      // v0 += v3; v3 <<<= 21; v3 ^= v0
+      t = v0l + v3l; v0h = (v0h + v3h + (t > 0xffffffff ? 1 : 0)) >>> 0; v0l = t >>> 0
+      l = (v3l << 21) | (v3h >>> 11); h = (v3h << 21) | (v3l >>> 11)
+      v3l = (l ^ v0l) >>> 0; v3h = (h ^ v0h) >>> 0
+      // v2 += v1; v1 <<<= 17; v1 ^= v2; v2 <<<= 32
+      t = v2l + v1l; v2h = (v2h + v1h + (t > 0xffffffff ? 1 : 0)) >>> 0; v2l = t >>> 0
+      l = (v1l << 17) | (v1h >>> 15); h = (v1h << 17) | (v1l >>> 15)
+      v1l = (l ^ v2l) >>> 0; v1h = (h ^ v2h) >>> 0
+      t = v2l; v2l = v2h; v2h = t
+    }
+    v0l = (v0l ^ ml) >>> 0
+    v0h = (v0h ^ mh) >>> 0
+  }
+  v2l = (v2l ^ 0xff) >>> 0
+  for (let r = 0; r < 4; r++) {
+    t = v0l + v1l; v0h = (v0h + v1h + (t > 0xffffffff ? 1 : 0)) >>> 0; v0l = t >>> 0
+    l = (v1l << 13) | (v1h >>> 19); h = (v1h << 13) | (v1l >>> 19)
+    v1l = (l ^ v0l) >>> 0; v1h = (h ^ v0h) >>> 0
+    t = v0l; v0l = v0h; v0h = t
+    t = v2l + v3l; v2h = (v2h + v3h + (t > 0xffffffff ? 1 : 0)) >>> 0; v2l = t >>> 0
+    l = (v3l << 16) | (v3h >>> 16); h = (v3h << 16) | (v3l >>> 16)
+    v3l = (l ^ v2l) >>> 0; v3h = (h ^ v2h) >>> 0
+    t = v0l + v3l; v0h = (v0h + v3h + (t > 0xffffffff ? 1 : 0)) >>> 0; v0l = t >>> 0
+    l = (v3l << 21) | (v3h >>> 11); h = (v3h << 21) | (v3l >>> 11)
+    v3l = (l ^ v0l) >>> 0; v3h = (h ^ v0h) >>> 0
+    t = v2l + v1l; v2h = (v2h + v1h + (t > 0xffffffff ? 1 : 0)) >>> 0; v2l = t >>> 0
+    l = (v1l << 17) | (v1h >>> 15); h = (v1h << 17) | (v1l >>> 15)
+    v1l = (l ^ v2l) >>> 0; v1h = (h ^ v2h) >>> 0
+    t = v2l; v2l = v2h; v2h = t
+  }
+  out32[0] = (v0l ^ v1l ^ v2l ^ v3l) >>> 0
+  out32[1] = (v0h ^ v1h ^ v2h ^ v3h) >>> 0
+}
+
+const keyWords = (key: Uint8Array): Uint32Array => {
+  if (key.length !== 16) throw new Error(`a SipHash key has 16 bytes, not ${key.length}`)
+  const view = new DataView(key.buffer, key.byteOffset, 16)
+  return Uint32Array.of(view.getUint32(0, true), view.getUint32(4, true), view.getUint32(8, true), view.getUint32(12, true))
+}
+
+/** SipHash-2-4 of `message` under a 16-byte `key`, as the reference defines it (little endian). */
+export const sipHash24 = (key: Uint8Array, message: Uint8Array): bigint => {
+  sipHashInto(keyWords(key), message, message.length)
+  return out64[0]!
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mask context
+
+export interface MaskContextOptions {
+  /** Bytes of DB_HARNESS_MASK_KEY; absent: a random key for this run only (`keyed: false`). */
+  readonly key?: Uint8Array
+  readonly locale: string
+  /** Strategies that `MaskContext.strategy` may hand out (the registry's mask plugins). */
+  readonly plugins?: ReadonlyArray<Plugin>
+}
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * The `MaskContext` of a run. The 128-bit SipHash key is the first half of SHA-256 of the mask
+ * key (computed once); each purpose gets its own subkey, SipHash of the purpose under that key,
+ * so `prf(purpose, value)` hashes only the value's bytes per call.
+ */
+export const makeMaskContext = (options: MaskContextOptions): MaskContext => {
+  const master = keyWords(
+    options.key === undefined ? randomBytes(16) : createHash("sha256").update(options.key).digest().subarray(0, 16)
+  )
+  const subkeys = new Map<string, Uint32Array>()
+  const subkey = (purpose: string): Uint32Array => {
+    const cached = subkeys.get(purpose)
+    if (cached !== undefined) return cached
+    const words = new Uint32Array(4)
+    for (const half of [0, 1]) {
+      const length = utf8(`${half}\u0000${purpose}`)
+      sipHashInto(master, scratch, length)
+      words[2 * half] = out32[0]!
+      words[2 * half + 1] = out32[1]!
+    }
+    subkeys.set(purpose, words)
+    return words
+  }
+  const prf = (purpose: string, value: string): bigint => {
+    const k = subkey(purpose)
+    sipHashInto(k, scratch, utf8(value))
+    return out64[0]!
+  }
+  const plugins = new Map((options.plugins ?? []).filter((p) => p.kind === "mask").map((p) => [p.name, p]))
+  const context: MaskContext = {
+    keyed: options.key !== undefined,
+    prf,
+    locale: options.locale,
+    strategy: (name, raw) => {
+      const plugin = plugins.get(name)
+      if (plugin === undefined) {
+        throw new Error(`unknown masking strategy "${name}" (known: ${[...plugins.keys()].sort().join(", ")})`)
+      }
+      const decoded = Schema.decodeUnknownResult(plugin.options as Schema.Decoder<unknown>)(raw, {
+        errors: "all",
+        onExcessProperty: "error"
+      })
+      if (Result.isFailure(decoded)) {
+        const lines = formatIssues(decoded.failure.issue).issues.map(
+          (issue) => `option ${(issue.path ?? []).map(String).join(".") || "(options)"}: ${issue.message}`
+        )
+        throw new Error(`strategy "${name}": ${lines.join("; ")}`)
+      }
+      return (plugin.make as (options: unknown, context: MaskContext) => MaskStrategy)(decoded.success, context)
+    }
+  }
+  return context
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+/**
+ * A struct of options that refuses keys it does not declare, naming them (a misspelt `lenght`
+ * must not silently fall back to a default), whatever parse options the host uses.
+ */
+export const maskOptions = <const Fields extends Schema.Struct.Fields>(fields: Fields) => {
+  const known = Object.keys(fields)
+  const keys = Schema.Record(Schema.String, Schema.Unknown).check(
+    Schema.makeFilter((input) =>
+      Object.keys(input)
+        .filter((key) => !known.includes(key))
+        .map((key) => ({
+          path: [key],
+          issue: `unknown option "${key}"; ${known.length === 0 ? "this strategy takes no options" : `expected ${known.join(", ")}`}`
+        }))
+    )
+  )
+  return keys.pipe(Schema.decodeTo(Schema.Struct(fields)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hash-derived numbers
+
+const h64 = new BigUint64Array(1)
+const h32 = new Uint32Array(h64.buffer)
+
+/** The low and high 32-bit halves of a 64-bit hash, without BigInt arithmetic. */
+export const hashWords = (hash: bigint): readonly [low: number, high: number] => {
+  h64[0] = hash
+  return [h32[0]!, h32[1]!]
+}
+
+/** A uniform float in [0, 1) from the top 53 bits of a hash. */
+export const hashUnit = (hash: bigint): number => {
+  h64[0] = hash
+  return (h32[1]! * 0x200000 + (h32[0]! >>> 11)) / 2 ** 53
+}
+
+/** An index in [0, n) from a hash (bias below 2^-20 for lists of up to 2^32 items). */
+export const hashIndex = (hash: bigint, n: number): number => Math.floor(hashUnit(hash) * n)
+
+export const pickByHash = <A>(list: ReadonlyArray<A>, hash: bigint): A => list[hashIndex(hash, list.length)]!
+
+/**
+ * A small, fast generator (sfc32) whose whole state is set from a 64-bit hash: a strategy that
+ * needs several random choices per value derives them all from one PRF call. Not a source of
+ * secrets: its outputs are only as unpredictable as the keyed hash that seeds it.
+ */
+export class HashRandom {
+  private a = 0
+  private b = 0
+  private c = 0
+  private d = 1
+
+  /** Set the state from `hash`; the next outputs are a function of it alone. */
+  seed(hash: bigint): void {
+    h64[0] = hash
+    this.a = h32[0]!
+    this.b = h32[1]!
+    this.c = (h32[0]! ^ 0x9e3779b9) >>> 0
+    this.d = 1
+    // Three rounds spread the seed over all four words (the seed is already a PRF output).
+    this.next32()
+    this.next32()
+    this.next32()
+  }
+
+  /** Seed from the platform's random source: for surrogates that must not derive from the value. */
+  seedRandom(): void {
+    const words = crypto.getRandomValues(new Uint32Array(4))
+    this.a = words[0]!
+    this.b = words[1]!
+    this.c = words[2]!
+    this.d = words[3]! | 1
+  }
+
+  next32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0
+    this.d = (this.d + 1) | 0
+    this.a = this.b ^ (this.b >>> 9)
+    this.b = (this.c + (this.c << 3)) | 0
+    this.c = (this.c << 21) | (this.c >>> 11)
+    this.c = (this.c + t) | 0
+    return t >>> 0
+  }
+
+  /** A float in [0, 1), as faker's `Randomizer.next` expects. */
+  next(): number {
+    return this.next32() / 0x100000000
+  }
+
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keyed permutations (uniqueness by construction)
+
+const ROUNDS = 6
+
+/**
+ * A keyed permutation of the integers of a `bits`-bit signed type (16, 32 or 64) that keeps the
+ * sign: non-negative values map onto non-negative values, negative onto negative. Built as an
+ * alternating Feistel network over the (bits - 1) magnitude bits, with `prf` as round function:
+ * every round is invertible, so distinct inputs can never give equal outputs.
+ */
+export const makeIntegerPermutation = (prf: MaskContext["prf"], purpose: string, bits: 16 | 32 | 64) => {
+  const total = bits - 1
+  const leftBits = Math.floor(total / 2)
+  const rightBits = total - leftBits
+  const purposes = Array.from({ length: ROUNDS }, (_, round) => `${purpose}\u0000feistel${round}`)
+  const roundValue = (round: number, half: number, width: number) => {
+    const [low] = hashWords(prf(purposes[round]!, String(half)))
+    return width === 32 ? low : low & ((1 << width) - 1)
+  }
+  const mod = (value: number, width: number) => (width === 32 ? value >>> 0 : value & ((1 << width) - 1))
+  const permuteMagnitude = (value: bigint, inverse: boolean): bigint => {
+    // State (a: aBits wide, b: bBits wide); a round maps (a, b) to (b, a + F(b) mod 2^aBits), and
+    // the widths swap. After an even number of rounds they are back where they started.
+    let a = Number(value >> BigInt(rightBits))
+    let b = Number(value & ((1n << BigInt(rightBits)) - 1n))
+    let aBits = leftBits
+    let bBits = rightBits
+    for (let i = 0; i < ROUNDS; i++) {
+      if (!inverse) {
+        const next = mod(a + roundValue(i, b, aBits), aBits)
+        a = b
+        b = next
+      } else {
+        const round = ROUNDS - 1 - i
+        const previous = mod(b - roundValue(round, a, bBits) + 2 ** bBits, bBits)
+        b = a
+        a = previous
+      }
+      const width = aBits
+      aBits = bBits
+      bBits = width
+    }
+    return (BigInt(a) << BigInt(rightBits)) | BigInt(b)
+  }
+  const apply = (value: bigint, inverse: boolean) =>
+    value >= 0n ? permuteMagnitude(value, inverse) : -1n - permuteMagnitude(-1n - value, inverse)
+  return {
+    forward: (value: bigint) => apply(value, false),
+    inverse: (value: bigint) => apply(value, true)
+  }
+}
+
+/**
+ * A keyed permutation of byte strings of each length: a Feistel network over the two halves of
+ * the string, XOR with a keystream of `prf` outputs as round function. Length is kept, and
+ * distinct inputs of one length give distinct outputs (each round is invertible), so distinct
+ * inputs of any lengths do too.
+ */
+export const makeBytePermutation = (prf: MaskContext["prf"], purpose: string) => {
+  const purposes = Array.from({ length: ROUNDS }, (_, round) => `${purpose}\u0000bytes${round}`)
+  /** XOR into `target[from, from + count)` the keystream of round `round` over `source[sFrom, sFrom + sCount)`. */
+  const mix = (bytes: Uint8Array, round: number, sFrom: number, sCount: number, from: number, count: number) => {
+    let text = ""
+    for (let i = 0; i < sCount; i++) text += String.fromCharCode(bytes[sFrom + i]!)
+    for (let block = 0; block * 8 < count; block++) {
+      const [low, high] = hashWords(prf(purposes[round]!, block === 0 ? text : `${text}\u0000${block}`))
+      for (let j = 0; j < 8 && block * 8 + j < count; j++) {
+        const keystream = j < 4 ? (low >>> (8 * j)) & 0xff : (high >>> (8 * (j - 4))) & 0xff
+        const at = from + block * 8 + j
+        bytes[at] = bytes[at]! ^ keystream
+      }
+    }
+  }
+  const run = (input: Uint8Array, inverse: boolean): Uint8Array => {
+    const bytes = Uint8Array.from(input)
+    const n = bytes.length
+    const half = n >> 1
+    // Rounds alternate: even rounds change the first half from the second, odd the reverse.
+    for (let i = 0; i < ROUNDS; i++) {
+      const round = inverse ? ROUNDS - 1 - i : i
+      if (round % 2 === 0) mix(bytes, round, half, n - half, 0, half)
+      else mix(bytes, round, 0, half, half, n - half)
+    }
+    return bytes
+  }
+  return {
+    forward: (input: Uint8Array) => run(input, false),
+    inverse: (input: Uint8Array) => run(input, true)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+/** RFC 4648 base32, lower case, no padding: safe in e-mail local parts and case-insensitive indexes. */
+export const base32 = (bytes: Uint8Array): string => {
+  let out = ""
+  let buffer = 0
+  let bits = 0
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xffff
+    bits += 8
+    while (bits >= 5) {
+      out += BASE32[(buffer >>> (bits - 5)) & 31]
+      bits -= 5
+    }
+  }
+  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31]
+  return out
+}
+
+/** Base32 digits of a 64-bit hash, as many as asked (at most 12, 60 bits). */
+export const hashBase32 = (hash: bigint, digits: number): string => {
+  const [low, high] = hashWords(hash)
+  let out = ""
+  for (let i = 0; i < digits; i++) {
+    const shift = 5 * i
+    const v = shift < 30 ? (low >>> shift) & 31 : (high >>> (shift - 30)) & 31
+    out += BASE32[v]
+  }
+  return out
+}
+
+const encoder = new TextEncoder()
+export const utf8Bytes = (text: string): Uint8Array => encoder.encode(text)
+
+/** Characters as PostgreSQL counts them (`length()`, `varchar(n)`): code points, not UTF-16 units. */
+export const codePointLength = (text: string): number => {
+  let n = text.length
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1)
+      if (low >= 0xdc00 && low < 0xe000) {
+        n--
+        i++
+      }
+    }
+  }
+  return n
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column types
+
+export type TypeFamily =
+  | "text"
+  | "integer"
+  | "numeric"
+  | "float"
+  | "date"
+  | "timestamp"
+  | "timestamptz"
+  | "json"
+  | "boolean"
+  | "uuid"
+  | "other"
+
+const FAMILIES: ReadonlyMap<string, TypeFamily> = new Map<string, TypeFamily>([
+  ["text", "text"],
+  ["character varying", "text"],
+  ["varchar", "text"],
+  ["character", "text"],
+  ["char", "text"],
+  ["bpchar", "text"],
+  ["citext", "text"],
+  ["name", "text"],
+  ["smallint", "integer"],
+  ["integer", "integer"],
+  ["bigint", "integer"],
+  ["int2", "integer"],
+  ["int4", "integer"],
+  ["int8", "integer"],
+  ["numeric", "numeric"],
+  ["decimal", "numeric"],
+  ["real", "float"],
+  ["double precision", "float"],
+  ["float4", "float"],
+  ["float8", "float"],
+  ["date", "date"],
+  ["timestamp without time zone", "timestamp"],
+  ["timestamp", "timestamp"],
+  ["timestamp with time zone", "timestamptz"],
+  ["timestamptz", "timestamptz"],
+  ["json", "json"],
+  ["jsonb", "json"],
+  ["boolean", "boolean"],
+  ["bool", "boolean"],
+  ["uuid", "uuid"]
+])
+
+/** The base type without modifiers: `timestamp(3) with time zone` → `timestamp with time zone`. */
+const plainType = (type: string) =>
+  type
+    .replace(/\(\s*\d+(\s*,\s*-?\d+)?\s*\)/g, "")
+    .replace(/^(pg_catalog|public)\./, "")
+    .replace(/"/g, "")
+    .trim()
+    .toLowerCase()
+
+/** What kind of values a column holds (of its elements, for arrays); enums count as "other". */
+export const typeFamily = (column: MaskColumn): TypeFamily =>
+  column.isEnum === true ? "other" : (FAMILIES.get(plainType(column.baseType)) ?? "other")
+
+/** Width of an integer column's type in bits. */
+export const integerBits = (column: MaskColumn): 16 | 32 | 64 => {
+  const type = plainType(column.baseType)
+  return type === "smallint" || type === "int2" ? 16 : type === "integer" || type === "int4" ? 32 : 64
+}
+
+/** `numeric(p, s)` of the column's declared type, when it says so. */
+export const numericTypmod = (column: MaskColumn): { readonly precision: number; readonly scale: number } | undefined => {
+  const match = /^(?:numeric|decimal)\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\)/.exec(column.type)
+  return match ? { precision: Number(match[1]), scale: Number(match[2] ?? 0) } : undefined
+}
+
+/** A refusal for columns outside `families`, or undefined. */
+export const requireFamily = (column: MaskColumn, families: ReadonlyArray<TypeFamily>, what: string): string | undefined =>
+  families.includes(typeFamily(column)) ? undefined : `it writes ${what}, and the column is ${column.type}`
+
+/** A refusal when outputs of up to `length` characters do not fit the column, or undefined. */
+export const requireLength = (column: MaskColumn, length: number): string | undefined =>
+  column.maxLength !== null && length > column.maxLength
+    ? `its values have up to ${length} characters, and the column holds ${column.maxLength}`
+    : undefined
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL array literals (one dimension)
+
+const isArraySpace = (c: string) => c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\v" || c === "\f"
+
+/**
+ * The elements of a one-dimensional array literal as PostgreSQL prints it (`{a,"b c",NULL}`),
+ * NULL as null. Quoted elements keep their whitespace; unquoted ones are trimmed; a backslash
+ * escapes the next character anywhere. Multi-dimensional arrays and explicit bounds
+ * (`[0:1]={...}`) are refused with an error.
+ */
+export const parseArrayLiteral = (text: string, delimiter = ","): Array<string | null> => {
+  const fail = (why: string): never => {
+    throw new Error(`malformed array literal ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)}: ${why}`)
+  }
+  let i = 0
+  const n = text.length
+  while (i < n && isArraySpace(text[i]!)) i++
+  if (text[i] === "[") fail("arrays with explicit bounds are not supported")
+  if (text[i] !== "{") fail("it does not start with {")
+  i++
+  const elements: Array<string | null> = []
+  while (i < n && isArraySpace(text[i]!)) i++
+  if (text[i] === "}") {
+    i++
+  } else {
+    for (;;) {
+      while (i < n && isArraySpace(text[i]!)) i++
+      if (text[i] === "{") fail("multi-dimensional arrays are not supported")
+      let value = ""
+      let quoted = false
+      if (text[i] === '"') {
+        quoted = true
+        i++
+        for (;;) {
+          if (i >= n) fail("unterminated quoted element")
+          const c = text[i]!
+          if (c === "\\") {
+            if (i + 1 >= n) fail("backslash at the end")
+            value += text[i + 1]
+            i += 2
+          } else if (c === '"') {
+            i++
+            break
+          } else {
+            value += c
+            i++
+          }
+        }
+        while (i < n && isArraySpace(text[i]!)) i++
+      } else {
+        // Unquoted: up to the delimiter or }, trailing whitespace trimmed unless escaped.
+        let kept = 0
+        for (;;) {
+          if (i >= n) fail("unterminated array")
+          const c = text[i]!
+          if (c === delimiter || c === "}") break
+          if (c === '"' || c === "{") fail(`unexpected ${c} inside an unquoted element`)
+          if (c === "\\") {
+            if (i + 1 >= n) fail("backslash at the end")
+            value += text[i + 1]
+            i += 2
+            kept = value.length
+          } else {
+            value += c
+            i++
+            if (!isArraySpace(c)) kept = value.length
+          }
+        }
+        value = value.slice(0, kept)
+        if (value === "") fail("empty unquoted element")
+      }
+      elements.push(!quoted && value.toUpperCase() === "NULL" ? null : value)
+      const c = text[i]
+      if (c === delimiter) {
+        i++
+        continue
+      }
+      if (c === "}") {
+        i++
+        break
+      }
+      fail(`expected ${delimiter} or } after an element`)
+    }
+  }
+  while (i < n && isArraySpace(text[i]!)) i++
+  if (i !== n) fail("text after the closing }")
+  return elements
+}
+
+const needsQuotes = (value: string, delimiter: string): boolean => {
+  if (value === "" || value.toUpperCase() === "NULL") return true
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!
+    if (c === delimiter || c === '"' || c === "\\" || c === "{" || c === "}" || isArraySpace(c)) return true
+  }
+  return false
+}
+
+/** A one-dimensional array literal of `elements` (null for NULL), quoted as array_out does. */
+export const formatArrayLiteral = (elements: ReadonlyArray<string | null>, delimiter = ","): string => {
+  let out = "{"
+  for (let i = 0; i < elements.length; i++) {
+    if (i > 0) out += delimiter
+    const element = elements[i]
+    if (element === null || element === undefined) out += "NULL"
+    else if (needsQuotes(element, delimiter)) out += `"${element.replace(/["\\]/g, "\\$&")}"`
+    else out += element
+  }
+  return `${out}}`
+}

@@ -1,0 +1,90 @@
+/**
+ * `date_shift`: move each date by a keyed offset of 1 to `max_days` days, earlier or later, on
+ * date, timestamp and timestamptz columns. The time of day, fractional seconds and UTC offset are
+ * kept exactly as PostgreSQL printed them, `infinity` stays `infinity`, and BC dates work.
+ *
+ * The offset is a keyed hash of the calendar day alone, not of the whole value: every value on
+ * one day moves by the same offset, in every column and table, so a birth date and a timestamp of
+ * the same day stay on one day and the order of events within a day is kept. (It also means the
+ * offset reveals nothing beyond the day, which the output already shows shifted.)
+ * `keep_year: true` keeps the shifted date in its year: an offset that would leave the year is
+ * applied the other way, and clamped to the year's first or last day if that leaves it too.
+ */
+import { hashIndex, maskOptions, requireFamily } from "../engine/mask-kit.ts"
+import { definePlugin, Schema } from "../engine/plugin.ts"
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (astronomical year: 1 BC is year 0). */
+const daysFromCivil = (year: number, month: number, day: number): number => {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+}
+
+const civilFromDays = (days: number): readonly [year: number, month: number, day: number] => {
+  const z = days + 719468
+  const era = Math.floor(z / 146097)
+  const doe = z - era * 146097
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const month = mp + (mp < 10 ? 3 : -9)
+  return [era * 400 + yoe + (month <= 2 ? 1 : 0), month, day]
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n))
+
+const DATE = /^(\d{4,})-(\d\d)-(\d\d)/
+
+export default definePlugin({
+  name: "date_shift",
+  kind: "mask",
+  description: "Shift dates by a keyed offset of up to max_days days (same day, same offset); keep_year keeps the year.",
+  options: maskOptions({
+    max_days: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 36500 }))),
+    keep_year: Schema.optional(Schema.Boolean)
+  }),
+  make: (options, context) => {
+    const maxDays = options.max_days ?? 30
+    const keepYear = options.keep_year === true
+    /** A non-zero offset in [-maxDays, maxDays] from the day's text. */
+    const offsetOf = (day: string) => {
+      const index = hashIndex(context.prf("date_shift", day), 2 * maxDays)
+      return index < maxDays ? index - maxDays : index - maxDays + 1
+    }
+    const shift = (value: string): string => {
+      const match = DATE.exec(value)
+      if (match === null) {
+        if (value === "infinity" || value === "-infinity") return value
+        throw new Error(`date_shift: not a date or timestamp as PostgreSQL prints one: ${JSON.stringify(value.slice(0, 40))}`)
+      }
+      let rest = value.slice(match[0].length)
+      const bc = rest.endsWith(" BC")
+      if (bc) rest = rest.slice(0, -3)
+      const printedYear = Number(match[1])
+      const year = bc ? 1 - printedYear : printedYear
+      const days = daysFromCivil(year, Number(match[2]), Number(match[3]))
+      const offset = offsetOf(match[0])
+      let shifted = days + offset
+      if (keepYear && civilFromDays(shifted)[0] !== year) {
+        shifted = days - offset
+        if (civilFromDays(shifted)[0] !== year) {
+          shifted = offset > 0 ? daysFromCivil(year, 12, 31) : daysFromCivil(year, 1, 1)
+        }
+      }
+      const [y, m, d] = civilFromDays(shifted)
+      const era = y <= 0 ? " BC" : ""
+      return `${String(y <= 0 ? 1 - y : y).padStart(4, "0")}-${pad2(m)}-${pad2(d)}${rest}${era}`
+    }
+    return {
+      deterministic: true,
+      unique: false,
+      mayReturnNull: false,
+      check: (column) => requireFamily(column, ["date", "timestamp", "timestamptz"], "dates"),
+      compile: () => shift
+    }
+  }
+})

@@ -1,0 +1,73 @@
+/**
+ * `email`: a valid address in place of each value. The local part is derived from the whole value
+ * by keyed hash (so joins on e-mail columns keep working), the domain is `example.com`, reserved
+ * for this by RFC 2606, unless `domain: keep` keeps the original one.
+ *
+ * `unique: true` guarantees distinct addresses for distinct inputs: the local part is then not a
+ * hash but a keyed permutation of the input's UTF-8 bytes (the whole address, or its local part
+ * when the domain is kept), written in base32: `u<code>@example.com`. Its length grows with the
+ * input's (8 characters per 5 bytes), so a value whose code does not fit the column fails the run
+ * with a message rather than being cut, which would break the guarantee.
+ */
+import {
+  base32,
+  codePointLength,
+  hashBase32,
+  makeBytePermutation,
+  maskOptions,
+  requireFamily,
+  requireLength,
+  utf8Bytes
+} from "../engine/mask-kit.ts"
+import { definePlugin, Schema } from "../engine/plugin.ts"
+
+const RESERVED_DOMAIN = "example.com"
+/** Hash digits in the local part: 60 bits, no collision expected below a billion addresses. */
+const HASH_DIGITS = 12
+/** Fewest digits used when a tight column forces a shorter local part. */
+const MIN_HASH_DIGITS = 6
+
+export default definePlugin({
+  name: "email",
+  kind: "mask",
+  description: "A valid e-mail address derived by keyed hash (or permutation, unique: true); reserved domain unless domain: keep.",
+  options: maskOptions({
+    domain: Schema.optional(Schema.Literals(["keep", "replace"])),
+    unique: Schema.optional(Schema.Boolean)
+  }),
+  make: (options, context) => {
+    const keepDomain = options.domain === "keep"
+    const unique = options.unique === true
+    const permutation = makeBytePermutation(context.prf, "email\u0000unique")
+    const shortest = 1 + (unique ? 0 : MIN_HASH_DIGITS) + 1 + RESERVED_DOMAIN.length
+    return {
+      deterministic: true,
+      unique,
+      mayReturnNull: false,
+      check: (column) =>
+        requireFamily(column, ["text"], "e-mail addresses") ?? (keepDomain ? undefined : requireLength(column, shortest)),
+      compile: (column) => {
+        const maxLength = column.maxLength ?? Number.POSITIVE_INFINITY
+        const tooLong = (address: string) =>
+          new Error(`email: a masked address of ${codePointLength(address)} characters does not fit ${column.table}.${column.name} (${column.type})`)
+        return (value) => {
+          const at = value.lastIndexOf("@")
+          const kept = keepDomain && at > 0 && at < value.length - 1
+          const domain = kept ? value.slice(at + 1) : RESERVED_DOMAIN
+          const source = kept ? value.slice(0, at) : value
+          // Under domain: keep, a value with no domain to keep gets another prefix, so it cannot
+          // meet the address of the same local part at example.com.
+          const prefix = keepDomain && !kept ? "n" : "u"
+          if (unique) {
+            const address = `${prefix}${base32(permutation.forward(utf8Bytes(source)))}@${domain}`
+            if (address.length > maxLength) throw tooLong(address)
+            return address
+          }
+          const room = maxLength - 2 - codePointLength(domain)
+          if (room < MIN_HASH_DIGITS) throw tooLong(`u${"x".repeat(MIN_HASH_DIGITS)}@${domain}`)
+          return `${prefix}${hashBase32(context.prf("email", source), Math.min(HASH_DIGITS, room))}@${domain}`
+        }
+      }
+    }
+  }
+})
