@@ -188,7 +188,9 @@ export const makeMaskContext = (options: MaskContextOptions): MaskContext => {
   }
   const prf = (purpose: string, value: string): bigint => {
     const k = subkey(purpose)
-    sipHashInto(k, scratch, utf8(value))
+    // utf8 may replace `scratch` with a bigger buffer: read it only after.
+    const length = utf8(value)
+    sipHashInto(k, scratch, length)
     return out64[0]!
   }
   const plugins = new Map((options.plugins ?? []).filter((p) => p.kind === "mask").map((p) => [p.name, p]))
@@ -575,6 +577,7 @@ export const parseArrayLiteral = (text: string, delimiter = ","): Array<string |
       while (i < n && isArraySpace(text[i]!)) i++
       if (text[i] === "{") fail("multi-dimensional arrays are not supported")
       let value = ""
+      // Quoted or with an escape: never the NULL keyword.
       let quoted = false
       if (text[i] === '"') {
         quoted = true
@@ -608,6 +611,7 @@ export const parseArrayLiteral = (text: string, delimiter = ","): Array<string |
             value += text[i + 1]
             i += 2
             kept = value.length
+            quoted = true
           } else {
             value += c
             i++
