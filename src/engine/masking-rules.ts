@@ -186,8 +186,8 @@ const locator =
     for (const segment of path) {
       if (isMap(node)) {
         const pair = node.items.find((item) => isScalar(item.key) && item.key.value === segment)
-        if (pair === undefined) break
-        offset = isScalar(pair.key) ? (pair.key.range?.[0] ?? offset) : offset
+        if (pair === undefined || !isScalar(pair.key)) break
+        offset = pair.key.range?.[0] ?? offset
         node = pair.value
       } else if (isSeq(node) && typeof segment === "number") {
         const item: unknown = node.items[segment]
@@ -223,7 +223,8 @@ const readRuleFile = (path: string, namedBy: string) =>
         const issuePath = (issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))
         const { line, column } = locate(issuePath)
         const where = issuePath.length === 0 ? "" : `${entryPath(issuePath)}: `
-        const message = issue.message === "Expected no excess property" ? "unknown key" : issue.message
+        // Optional fields are `T | undefined` to the Schema; a YAML author never writes undefined.
+        const message = issue.message === "Expected no excess property" ? "unknown key" : issue.message.replace(/ \| undefined$/, "")
         return `${path}:${line}:${column}: ${where}${message}`
       })
       return yield* Effect.fail(badInput(`invalid masking rules:\n${lines.join("\n")}`, decoded.failure))
@@ -483,7 +484,7 @@ export const resolveColumnRules = (
       } (${rules.profile.forbiddenBy}) forbids: under HIPAA §164.514(c) a re-identification code must not be derived from information about the individual, and a deterministic mask is derived from the value; use a random strategy or null (applies to ${shown})`
     )
   }
-  if (problems.length > 0) return Effect.fail(badInput(`masking rules cannot be applied (${problems.length} problems):\n${problems.join("\n")}`))
+  if (problems.length > 0) return Effect.fail(badInput(`masking rules cannot be applied (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.join("\n")}`))
   return Effect.succeed(resolved)
 }
 
