@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -22,6 +23,7 @@ import {
   type MaskingRules,
   type MaskStrategies
 } from "../src/engine/masking-rules.ts"
+import { builtinPlugins } from "../src/plugins/index.ts"
 import { freshDatabase, loadPagila, runSql } from "./support/database.ts"
 
 const STRATEGY_NAMES = ["faker", "hash", "null", "redact", "partial", "email", "date_shift", "noise", "json", "regex_replace", "keep"]
@@ -436,6 +438,22 @@ describe("shipped files against pagila and demo-shop", () => {
   })
 })
 
+describe("shipped rules and the built-in strategies", () => {
+  it.each(["baseline", "gdpr_ccpa", "hipaa", NodePath.resolve("rules/examples/masking_rules.yaml")])(
+    "every rule of %s names a built-in strategy with options it accepts",
+    async (path) => {
+      const rules = await load(path)
+      const problems = [...rules.rules, ...rules.overrides].flatMap((rule) => {
+        const plugin = builtinPlugins.find((candidate) => candidate.name === rule.strategy)
+        if (plugin === undefined) return [`${rule.origin.entry}: no strategy ${rule.strategy}`]
+        const decoded = Schema.decodeUnknownExit(plugin.options)(rule.options, { errors: "all" })
+        return decoded._tag === "Success" ? [] : [`${rule.origin.file}:${rule.origin.line} ${rule.strategy}: ${String(decoded.cause)}`]
+      })
+      expect(problems).toEqual([])
+    }
+  )
+})
+
 describe("hipaa generalisations (regex_replace, JavaScript semantics)", () => {
   let hipaa: MaskingRules
   beforeAll(async () => {
@@ -446,7 +464,7 @@ describe("hipaa generalisations (regex_replace, JavaScript semantics)", () => {
       ?? hipaa.rules.find((candidate) => candidate.strategy === "regex_replace" && candidate.types.includes(names))
     if (rule === undefined) throw new Error(`no regex rule for ${names}`)
     const { pattern, replacement, flags } = rule.options
-    return value.replace(new RegExp(String(pattern), typeof flags === "string" ? flags : ""), String(replacement))
+    return value.replace(new RegExp(String(pattern), typeof flags === "string" ? flags : "g"), String(replacement))
   }
   it.each([
     ["02139", "02100"],
