@@ -373,27 +373,25 @@ export const makeIntegerPermutation = (prf: MaskContext["prf"], purpose: string,
 
 /**
  * A keyed permutation of byte strings of each length: a Feistel network over the two halves of
- * the string, XOR with a keystream of `prf` outputs as round function. Length is kept, and
- * distinct inputs of one length give distinct outputs (each round is invertible), so distinct
- * inputs of any lengths do too.
+ * the string whose round function XORs one half with a keystream drawn from the other: one `prf`
+ * call on that half seeds a HashRandom that yields the keystream. Length is kept, and distinct
+ * inputs of one length give distinct outputs (each round is invertible), so distinct inputs of
+ * any lengths do too.
  */
 export const makeBytePermutation = (prf: MaskContext["prf"], purpose: string) => {
   const purposes = Array.from({ length: ROUNDS }, (_, round) => `${purpose}\u0000bytes${round}`)
-  /** XOR into `target[from, from + count)` the keystream of round `round` over `source[sFrom, sFrom + sCount)`. */
+  const keystream = new HashRandom()
+  /** XOR into `bytes[from, from + count)` round `round`'s keystream of `bytes[sFrom, sFrom + sCount)`. */
   const mix = (bytes: Uint8Array, round: number, sFrom: number, sCount: number, from: number, count: number) => {
-    let text = ""
-    for (let i = 0; i < sCount; i++) text += String.fromCharCode(bytes[sFrom + i]!)
-    for (let block = 0; block * 8 < count; block++) {
-      const [low, high] = hashWords(prf(purposes[round]!, block === 0 ? text : `${text}\u0000${block}`))
-      for (let j = 0; j < 8 && block * 8 + j < count; j++) {
-        const keystream = j < 4 ? (low >>> (8 * j)) & 0xff : (high >>> (8 * (j - 4))) & 0xff
-        const at = from + block * 8 + j
-        bytes[at] = bytes[at]! ^ keystream
-      }
+    const text = String.fromCharCode.apply(null, bytes.subarray(sFrom, sFrom + sCount) as unknown as Array<number>)
+    keystream.seed(prf(purposes[round]!, text))
+    for (let j = 0; j < count; j += 4) {
+      const word = keystream.next32()
+      for (let k = 0; k < 4 && j + k < count; k++) bytes[from + j + k] = bytes[from + j + k]! ^ ((word >>> (8 * k)) & 0xff)
     }
   }
   const run = (input: Uint8Array, inverse: boolean): Uint8Array => {
-    const bytes = Uint8Array.from(input)
+    const bytes = input.slice()
     const n = bytes.length
     const half = n >> 1
     // Rounds alternate: even rounds change the first half from the second, odd the reverse.
