@@ -235,8 +235,10 @@ project_overrides:
       column: "email",
       strategy: "keep",
       options: { reason: "test addresses only" },
-      origin: "masking_rules.yaml:4 project_overrides[0]"
+      origin: "masking_rules.yaml:4 project_overrides[0]",
+      explicit: true
     })
+    expect(ruleFor(resolved, "customers", "email", "app")?.explicit).toBe(false)
     expect(ruleFor(resolved, "customers", "email", "app")?.strategy).toBe("email")
     expect(ruleFor(resolved, "customers", "nickname", "app")?.options).toEqual({ value: "nick" })
     expect(ruleFor(resolved, "orders", "internal_note")?.strategy).toBe("keep")

@@ -475,6 +475,8 @@ export type TypeFamily =
   | "json"
   | "boolean"
   | "uuid"
+  | "inet"
+  | "mac"
   | "other"
 
 const FAMILIES: ReadonlyMap<string, TypeFamily> = new Map<string, TypeFamily>([
@@ -485,6 +487,10 @@ const FAMILIES: ReadonlyMap<string, TypeFamily> = new Map<string, TypeFamily>([
   ["char", "text"],
   ["bpchar", "text"],
   ["citext", "text"],
+  ["inet", "inet"],
+  ["cidr", "inet"],
+  ["macaddr", "mac"],
+  ["macaddr8", "mac"],
   ["name", "text"],
   ["smallint", "integer"],
   ["integer", "integer"],

@@ -125,6 +125,8 @@ export interface ColumnRule {
   readonly options: Readonly<Record<string, unknown>>
   /** e.g. `masking_rules.yaml:12 project_overrides[0]` or `baseline_masking_rules.yaml:40 rules[3] (names: email)`. */
   readonly origin: string
+  /** Named for this very column by a project override, rather than matched by a pattern. */
+  readonly explicit: boolean
 }
 
 /** What resolution needs to know about the masking strategies the plugin host has loaded. */
@@ -497,13 +499,13 @@ const decide = (
 ): ColumnRule | undefined => {
   const base = { schema: table.schema, table: table.name, column: column.name }
   if (override !== undefined)
-    return { ...base, strategy: override.strategy, options: override.options, origin: originText(override.origin) }
+    return { ...base, strategy: override.strategy, options: override.options, origin: originText(override.origin), explicit: true }
   const tokens = nameTokens(column.name)
   const types = columnTypeNames(column, catalog)
   for (const rule of rules.rules) {
     const matched = patternMatch(rule, tokens, types)
     if (matched !== undefined)
-      return { ...base, strategy: rule.strategy, options: rule.options, origin: `${originText(rule.origin)} (${matched})` }
+      return { ...base, strategy: rule.strategy, options: rule.options, origin: `${originText(rule.origin)} (${matched})`, explicit: false }
   }
   return undefined
 }

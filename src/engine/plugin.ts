@@ -49,6 +49,14 @@ export interface MaskContext {
 export interface MaskStrategy {
   /** Same input, same output (under the same key): joins on masked columns keep working. */
   readonly deterministic: boolean
+  /**
+   * The output is a code derived from the input value (a keyed hash, a fake chosen by the value),
+   * so one person gets the same code everywhere. HIPAA Safe Harbor (§164.514(c)) forbids such
+   * codes, so profiles that say `deterministic_allowed: false` refuse these strategies. Constants
+   * (null, redact) and generalisations (a date's year) are not such codes. Absent: same as
+   * `deterministic`.
+   */
+  readonly pseudonymous?: boolean
   /** Distinct inputs give distinct outputs, guaranteed: allowed on primary-key and unique columns. */
   readonly unique: boolean
   /** May return NULL for a non-NULL input (then it cannot mask a NOT NULL column). */

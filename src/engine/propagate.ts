@@ -43,6 +43,11 @@ export interface PropagateOptions {
   readonly include: ReadonlyArray<string>
   readonly exclude: ReadonlyArray<string>
   readonly stages: ReadonlyArray<Stage>
+  /**
+   * More stages made from the source's catalog once it is read (masking compiles its rules
+   * against it), with what they want recorded in the evidence file under `name`.
+   */
+  readonly stageFactories?: ReadonlyArray<StageFactory>
   readonly dryRun: boolean
   readonly protectedTargets: ReadonlyArray<string>
   readonly allowProtectedTarget: boolean
@@ -54,6 +59,11 @@ export interface PropagateOptions {
   readonly onStart?: (tables: ReadonlyArray<{ readonly plan: TablePlan; readonly progress: TableProgress }>) => void
   readonly onTableDone?: (table: { readonly plan: TablePlan; readonly progress: TableProgress }) => void
   readonly toolVersion: string
+}
+
+export interface StageFactory {
+  readonly name: string
+  readonly make: (source: Catalog) => Effect.Effect<{ readonly stage: Stage; readonly evidence: unknown }, HarnessError>
 }
 
 export interface TableOutcome {
@@ -75,6 +85,8 @@ export interface PropagateResult {
   readonly plan: PropagatePlan
   /** Per table, the ctid ranges it is (or would be) read in, as WHERE suffixes; `[""]` for whole. */
   readonly ranges: ReadonlyMap<string, ReadonlyArray<string>>
+  /** What each stage factory recorded (e.g. `mask`: which rule masked which column). */
+  readonly stageEvidence: Readonly<Record<string, unknown>>
   readonly tables: ReadonlyArray<TableOutcome>
   readonly foreignKeys: { readonly dropped: number; readonly restored: number; readonly notValidated: ReadonlyArray<string> }
   readonly sequences: number
@@ -237,10 +249,13 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         [readCatalogOf(options.source), readCatalogOf(options.target)],
         { concurrency: 2 }
       )
+      const made = yield* Effect.forEach(options.stageFactories ?? [], (factory) =>
+        Effect.map(factory.make(sourceCatalog), (result) => ({ name: factory.name, ...result }))
+      )
       const plan = yield* planPropagation(sourceCatalog, targetCatalog, {
         include: options.include,
         exclude: options.exclude,
-        stages: options.stages,
+        stages: [...options.stages, ...made.map((m) => m.stage)],
         hasBinaryConverter: options.hasBinaryConverter
       })
       const rangesByTable = yield* Effect.scoped(
@@ -252,6 +267,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           snapshotId: snapshot.snapshotId,
           plan,
           ranges: rangesByTable,
+          stageEvidence: Object.fromEntries(made.map((m) => [m.name, m.evidence])),
           tables: [],
           foreignKeys: { dropped: 0, restored: 0, notValidated: [] },
           sequences: 0,
@@ -373,6 +389,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         target: { endpoint: options.target.display, database: targetId.databaseName, serverVersion: targetId.serverVersion },
         snapshotId: snapshot.snapshotId,
         filters: { include: options.include, exclude: options.exclude },
+        ...Object.fromEntries(made.map((m) => [m.name, m.evidence])),
         tables,
         skippedTables: plan.skipped,
         foreignKeys,
@@ -396,6 +413,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         snapshotId: snapshot.snapshotId,
         plan,
         ranges: rangesByTable,
+        stageEvidence: Object.fromEntries(made.map((m) => [m.name, m.evidence])),
         tables,
         foreignKeys,
         sequences,

@@ -3,11 +3,13 @@
  * by keyed hash (so joins on e-mail columns keep working), the domain is `example.com`, reserved
  * for this by RFC 2606, unless `domain: keep` keeps the original one.
  *
- * `unique: true` guarantees distinct addresses for distinct inputs: the local part is then not a
+ * On primary-key and unique columns (and columns referencing them), and everywhere with
+ * `unique: true`, distinct inputs are guaranteed distinct addresses: the local part is then not a
  * hash but a keyed permutation of the input's UTF-8 bytes (the whole address, or its local part
  * when the domain is kept), written in base32: `u<code>@example.com`. Its length grows with the
  * input's (8 characters per 5 bytes), so a value whose code does not fit the column fails the run
- * with a message rather than being cut, which would break the guarantee.
+ * with a message rather than being cut, which would break the guarantee. `unique: false` turns
+ * this off (and the strategy is then refused on unique columns).
  */
 import {
   base32,
@@ -37,16 +39,16 @@ export default definePlugin({
   }),
   make: (options, context) => {
     const keepDomain = options.domain === "keep"
-    const unique = options.unique === true
     const permutation = makeBytePermutation(context.prf, "email\u0000unique")
-    const shortest = 1 + (unique ? 0 : MIN_HASH_DIGITS) + 1 + RESERVED_DOMAIN.length
+    const shortest = 1 + (options.unique === true ? 0 : MIN_HASH_DIGITS) + 1 + RESERVED_DOMAIN.length
     return {
       deterministic: true,
-      unique,
+      unique: options.unique !== false,
       mayReturnNull: false,
       check: (column) =>
         requireFamily(column, ["text"], "e-mail addresses") ?? (keepDomain ? undefined : requireLength(column, shortest)),
       compile: (column) => {
+        const unique = options.unique === true || (options.unique === undefined && column.unique)
         const maxLength = column.maxLength ?? Number.POSITIVE_INFINITY
         const tooLong = (address: string) =>
           new Error(`email: a masked address of ${codePointLength(address)} characters does not fit ${column.table}.${column.name} (${column.type})`)

@@ -231,7 +231,13 @@ export default definePlugin({
       deterministic,
       unique: false,
       mayReturnNull: false,
-      check: (column) => requireFamily(column, ["text"], "text"),
+      // IP and MAC providers write values that inet/cidr and macaddr columns accept too.
+      check: (column) =>
+        requireFamily(
+          column,
+          /^internet\.ip(v4|v6)?$/.test(provider) ? ["text", "inet"] : provider === "internet.mac" ? ["text", "mac"] : ["text"],
+          "text"
+        ),
       compile: (column) => {
         const maxLength = column.maxLength
         const fit = (text: string) =>

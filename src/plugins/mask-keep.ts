@@ -16,6 +16,8 @@ export default definePlugin({
   }),
   make: () => ({
     deterministic: true,
+    // A constant or a generalisation the rule spells out, not a code derived from the value.
+    pseudonymous: false,
     // The identity keeps distinct values distinct.
     unique: true,
     mayReturnNull: false,

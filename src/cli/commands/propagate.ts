@@ -5,14 +5,16 @@
  */
 import * as Effect from "effect/Effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { availableParallelism } from "node:os"
+import { availableParallelism, homedir } from "node:os"
 import { resolveEndpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
-import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult } from "../../engine/propagate.ts"
+import type { Catalog } from "../../engine/catalog.ts"
+import { prepareMasking } from "../../engine/masking.ts"
+import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult, type StageFactory } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
 import { CliEnvironment } from "../cli-environment.ts"
-import { formatTable, printJson, printLine, style } from "../output.ts"
+import { formatTable, logLine, printJson, printLine, style } from "../output.ts"
 import { formatBytes, formatCount, startProgress, type ProgressReporter } from "../progress.ts"
 import packageJson from "../../../package.json" with { type: "json" }
 
@@ -40,6 +42,16 @@ export const propagateFlags = {
   exclude: Flag.String("exclude").pipe(
     Flag.withDescription("leave out tables matching this glob (schema.table; repeatable), e.g. '*.audit_*'"),
     Flag.atLeast(0)
+  ),
+  maskPii: Flag.Boolean("mask-pii").pipe(
+    Flag.withDescription(
+      "mask personal data (with --rules, or the shipped baseline) and fail if a column looks personal but no rule covers it"
+    ),
+    Flag.withDefault(false)
+  ),
+  rules: Flag.String("rules").pipe(
+    Flag.withDescription("masking rules: a YAML file, or a shipped profile (baseline, gdpr_ccpa, hipaa); masks what they cover"),
+    Flag.optional
   ),
   dryRun: Flag.Boolean("dry-run").pipe(
     Flag.withDescription("print the plan (tables, estimated rows, order, format) and write nothing"),
@@ -101,6 +113,14 @@ const printSummary = (result: PropagateResult) =>
           `${result.foreignKeys.restored} foreign keys re-validated, ${result.sequences} sequences set`
       )
     )
+    const masking = result.stageEvidence["masking"] as { columns: ReadonlyArray<{ strategy: string }>; keyed: boolean; rulesFiles: ReadonlyArray<string> } | undefined
+    if (masking !== undefined) {
+      const masked = masking.columns.filter((c) => c.strategy !== "keep").length
+      yield* printLine(
+        `masked ${masked} columns (${masking.columns.length - masked} kept by rule) with ${masking.rulesFiles.join(" <- ")}` +
+          (masking.keyed ? "" : "; no DB_HARNESS_MASK_KEY, so this run's masking was random")
+      )
+    }
     if (result.evidence) yield* printLine(`evidence: ${result.evidence.path}`)
   })
 
@@ -113,6 +133,38 @@ export type PropagateRun = Omit<
   readonly json: boolean
   readonly quiet: boolean
 }
+
+/**
+ * The masking stage factory for `--rules` / `--mask-pii`: rules and plugins are loaded now, before
+ * any connection, so a bad rules file fails first; the stage is compiled once the source's
+ * catalog is read. The key comes from DB_HARNESS_MASK_KEY; without it the run says it is random.
+ */
+export const maskingFactory = (rules: string | undefined, maskPii: boolean) =>
+  Effect.gen(function* () {
+    if (rules === undefined && !maskPii) return undefined
+    const cli = yield* CliEnvironment
+    const key = cli.env["DB_HARNESS_MASK_KEY"]
+    if (key === undefined || key === "") {
+      yield* logLine(
+        "warning: DB_HARNESS_MASK_KEY is not set: masking uses a random key for this run, so masked values differ from run to run (joins within the run still hold)"
+      )
+    }
+    // Loaded only when masking: faker's locale data costs ~0.3 s of start-up.
+    const { builtinPlugins } = yield* Effect.promise(() => import("../../plugins/index.ts"))
+    const compile = yield* prepareMasking({
+      rules: rules ?? "baseline",
+      privacyByDefault: maskPii,
+      builtins: builtinPlugins,
+      key: key === undefined || key === "" ? undefined : new TextEncoder().encode(key),
+      locale: cli.env["DB_HARNESS_MASK_LOCALE"] ?? "en",
+      home: homedir(),
+      cwd: cli.cwd
+    })
+    return {
+      name: "masking",
+      make: (catalog: Catalog) => Effect.map(compile(catalog), (prepared) => ({ stage: prepared.stage, evidence: prepared.evidence }))
+    } satisfies StageFactory
+  })
 
 /** Run the engine with progress on stderr, then print the summary (or JSON) on stdout. */
 export const runPropagate = (run: PropagateRun) =>
@@ -153,6 +205,7 @@ export const runPropagate = (run: PropagateRun) =>
         tables: result.tables,
         foreignKeys: result.foreignKeys,
         sequences: result.sequences,
+        ...result.stageEvidence,
         evidence: result.evidence?.path ?? null
       })
     } else {
@@ -168,6 +221,7 @@ export const propagateCommand = Command.make(
     Effect.gen(function* () {
       const cli = yield* CliEnvironment
       const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
+      const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii)
       yield* runPropagate({
         source: yield* resolveEndpoint(flags.source, cli.env),
         target: yield* resolveEndpoint(flags.target, cli.env),
@@ -181,7 +235,8 @@ export const propagateCommand = Command.make(
         evidenceDir: flags.evidenceDir._tag === "Some" ? flags.evidenceDir.value : DEFAULT_EVIDENCE_DIR,
         protectedTargets: flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS,
         allowProtectedTarget: flags.allowProtected,
-        stages: []
+        stages: [],
+        stageFactories: masking === undefined ? [] : [masking]
       })
     })
 ).pipe(Command.withDescription("Copy SOURCE into TARGET in one streaming COPY pass, table by table, at one consistent snapshot"))

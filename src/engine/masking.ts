@@ -1,0 +1,129 @@
+/**
+ * Masking for a propagate run, from rule file to stage: load the rules (a project file, or the
+ * shipped baseline), build the plugin registry (built-ins handed in by the caller plus the plugin
+ * files the rules name), resolve a rule for every column of the source, enforce privacy by default
+ * (a column that looks personal and that no rule covers fails the run), and compile the stage.
+ * Everything here happens before the first row moves.
+ */
+import * as Effect from "effect/Effect"
+import type { Catalog, Column, Table } from "./catalog.ts"
+import { badInput, type HarnessError } from "./errors.ts"
+import { makeMaskContext } from "./mask-kit.ts"
+import { loadMaskingRules, looksPersonal, resolveColumnRules, type ColumnRule, type MaskingRules } from "./masking-rules.ts"
+import { planMasking, type MaskedColumnReport } from "./masking-stage.ts"
+import type { MaskContext, Plugin } from "./plugin.ts"
+import { instantiate, makeRegistry, type PluginRegistry } from "./plugin-host.ts"
+import type { Stage } from "./stage.ts"
+
+export interface MaskingSetup {
+  /** A rules file path or a shipped profile name (`baseline`, `gdpr_ccpa`, `hipaa`). */
+  readonly rules: string
+  /** Fail when a column looks personal and no rule covers it. */
+  readonly privacyByDefault: boolean
+  readonly builtins: ReadonlyArray<Plugin>
+  /** DB_HARNESS_MASK_KEY's bytes; without it every run masks differently. */
+  readonly key: Uint8Array | undefined
+  readonly locale: string
+  readonly home: string
+  readonly cwd: string
+}
+
+export interface MaskingEvidence {
+  readonly rulesFiles: ReadonlyArray<string>
+  readonly rulesDigest: string
+  readonly profile: string | null
+  readonly keyed: boolean
+  readonly columns: ReadonlyArray<MaskedColumnReport>
+}
+
+export interface PreparedMasking {
+  readonly stage: Stage
+  readonly evidence: MaskingEvidence
+  readonly rules: ReadonlyArray<ColumnRule>
+}
+
+const qualified = (schema: string, name: string) => `${schema}.${name}`
+
+/** Is the column personal by its name (the rules' own patterns) or by its type? */
+const personalSignal = (rules: MaskingRules, column: Column): string | undefined => {
+  if (looksPersonal(rules, column.name)) return "its name"
+  const type = column.type.replace(/\[\]$/, "")
+  if (type === "inet" || type === "cidr") return "its type (IP address)"
+  if (type === "macaddr" || type === "macaddr8") return "its type (MAC address)"
+  return undefined
+}
+
+/** A rule a user can paste into project_overrides for an uncovered column. */
+const suggestion = (table: Table, column: Column) =>
+  `{ table: "${qualified(table.schema, table.name)}", column: "${column.name}", masking_strategy: "keep", reason: "..." }`
+
+/**
+ * Load, resolve and compile. `strategiesOf` answers the rules loader's questions about a strategy
+ * by making it in a throwaway context: the engine knows no strategy by name.
+ */
+export const prepareMasking = (setup: MaskingSetup) =>
+  Effect.gen(function* () {
+    const rules = yield* loadMaskingRules(setup.rules, { home: setup.home, cwd: setup.cwd })
+    const registry = yield* makeRegistry(setup.builtins, rules.plugins)
+    const masks = registry.names().flatMap((name) => (registry.get(name)?.kind === "mask" ? [name] : []))
+    const plugins = masks.map((name) => registry.get(name)!)
+    const context = makeMaskContext({ ...(setup.key ? { key: setup.key } : {}), locale: setup.locale, plugins })
+    return { rules, registry, context, masks }
+  }).pipe(
+    Effect.map(({ rules, registry, context, masks }) => (catalog: Catalog) =>
+      compileMasking(rules, registry, context, masks, catalog, setup.privacyByDefault)
+    )
+  )
+
+const compileMasking = (
+  rules: MaskingRules,
+  registry: PluginRegistry,
+  context: MaskContext,
+  masks: ReadonlyArray<string>,
+  catalog: Catalog,
+  privacyByDefault: boolean
+): Effect.Effect<PreparedMasking, HarnessError> =>
+  Effect.gen(function* () {
+    const pseudonymous = (name: string, options: Readonly<Record<string, unknown>>) => {
+      const plugin = registry.get(name)
+      if (plugin === undefined) return false
+      const made = Effect.runSync(Effect.result(instantiate(plugin, "mask", options, context, name)))
+      return made._tag === "Success" && (made.success.pseudonymous ?? made.success.deterministic)
+    }
+    const columnRules = yield* resolveColumnRules(rules, catalog, {
+      has: (name) => masks.includes(name),
+      names: masks,
+      isDeterministic: pseudonymous
+    })
+    if (privacyByDefault) {
+      const covered = new Set(columnRules.map((r) => `${qualified(r.schema, r.table)}\u0000${r.column}`))
+      const uncovered: Array<string> = []
+      for (const table of catalog.tables) {
+        if (table.partitionOf !== null) continue // partitions follow their parent's rules
+        for (const column of table.columns) {
+          if (column.generated !== null || covered.has(`${qualified(table.schema, table.name)}\u0000${column.name}`)) continue
+          const signal = personalSignal(rules, column)
+          if (signal !== undefined) {
+            uncovered.push(`${qualified(table.schema, table.name)}.${column.name} (personal by ${signal}); add a rule, e.g. ${suggestion(table, column)}`)
+          }
+        }
+      }
+      if (uncovered.length > 0) {
+        return yield* badInput(
+          `privacy by default: ${uncovered.length} column(s) look personal and no masking rule covers them; nothing was written:\n  - ${uncovered.join("\n  - ")}`
+        )
+      }
+    }
+    const plan = yield* planMasking(catalog, columnRules, registry, context)
+    return {
+      stage: plan.stage,
+      rules: columnRules,
+      evidence: {
+        rulesFiles: rules.files,
+        rulesDigest: rules.digest,
+        profile: rules.profile.name,
+        keyed: context.keyed,
+        columns: plan.columns
+      }
+    }
+  })
