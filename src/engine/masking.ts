@@ -6,13 +6,14 @@
  * Everything here happens before the first row moves.
  */
 import * as Effect from "effect/Effect"
-import type { Catalog, Column, Table } from "./catalog.ts"
+import { quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import { makeMaskContext } from "./mask-kit.ts"
 import { loadMaskingRules, looksPersonal, resolveColumnRules, type ColumnRule, type MaskingRules } from "./masking-rules.ts"
 import { planMasking, type MaskedColumnReport } from "./masking-stage.ts"
 import type { MaskContext, Plugin } from "./plugin.ts"
 import { instantiate, makeRegistry, type PluginRegistry } from "./plugin-host.ts"
+import type { SourceQuery } from "./propagate.ts"
 import type { Stage } from "./stage.ts"
 
 export interface MaskingSetup {
@@ -53,9 +54,46 @@ const personalSignal = (rules: MaskingRules, column: Column): string | undefined
   return undefined
 }
 
-/** A rule a user can paste into project_overrides for an uncovered column. */
-const suggestion = (table: Table, column: Column) =>
-  `{ table: "${qualified(table.schema, table.name)}", column: "${column.name}", masking_strategy: "keep", reason: "..." }`
+const TEXT_TYPES = /^(text|character varying|character|citext|json|jsonb)\b/
+const SAMPLE_ROWS = 200
+/** Value shapes that are personal whatever the column is called; validated, not just matched. */
+const VALUE_SIGNALS: ReadonlyArray<readonly [string, (value: string) => boolean]> = [
+  ["e-mail addresses in its values", (v) => /^[^\s@"]{1,64}@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/i.test(v.trim())],
+  ["IP addresses in its values", (v) => /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(v.trim())]
+]
+
+/**
+ * Columns whose sampled values look personal: at least half of the non-NULL values of a sample
+ * have one shape. A first line of defence; the PII detectors go further.
+ */
+const sampleSignals = (query: SourceQuery, table: Table, columns: ReadonlyArray<Column>) =>
+  Effect.gen(function* () {
+    const list = columns.map((c) => `${quoteIdent(c.name)}::text AS ${quoteIdent(c.name)}`).join(", ")
+    const rows = yield* query(`SELECT ${list} FROM ONLY ${tableKey(table.schema, table.name)} LIMIT ${SAMPLE_ROWS}`)
+    const found = new Map<string, string>()
+    for (const column of columns) {
+      const values = rows.map((r) => r[column.name]).filter((v): v is string => typeof v === "string" && v !== "")
+      if (values.length === 0) continue
+      for (const [signal, test] of VALUE_SIGNALS) {
+        if (values.filter(test).length * 2 >= values.length) {
+          found.set(column.name, signal)
+          break
+        }
+      }
+    }
+    return found
+  })
+
+/** A rule a user can paste into project_overrides for an uncovered column, fitting the signal. */
+const suggestion = (table: Table, column: Column, signal: string) => {
+  const strategy = /e-mail/.test(signal)
+    ? `masking_strategy: "email"`
+    : /IP|MAC/.test(signal)
+      ? `masking_strategy: "null"`
+      : `masking_strategy: "redact", value: "redacted"`
+  const where = `table: "${qualified(table.schema, table.name)}", column: "${column.name}"`
+  return `{ ${where}, ${strategy} } (or, if it is not personal, { ${where}, masking_strategy: "keep", reason: "..." })`
+}
 
 /**
  * Load, resolve and compile. `strategiesOf` answers the rules loader's questions about a strategy
@@ -70,8 +108,8 @@ export const prepareMasking = (setup: MaskingSetup) =>
     const context = makeMaskContext({ ...(setup.key ? { key: setup.key } : {}), locale: setup.locale, plugins })
     return { rules, registry, context, masks }
   }).pipe(
-    Effect.map(({ rules, registry, context, masks }) => (catalog: Catalog) =>
-      compileMasking(rules, registry, context, masks, catalog, setup.privacyByDefault)
+    Effect.map(({ rules, registry, context, masks }) => (catalog: Catalog, query?: SourceQuery) =>
+      compileMasking(rules, registry, context, masks, catalog, setup.privacyByDefault, query)
     )
   )
 
@@ -81,7 +119,8 @@ const compileMasking = (
   context: MaskContext,
   masks: ReadonlyArray<string>,
   catalog: Catalog,
-  privacyByDefault: boolean
+  privacyByDefault: boolean,
+  query: SourceQuery | undefined
 ): Effect.Effect<PreparedMasking, HarnessError> =>
   Effect.gen(function* () {
     const pseudonymous = (name: string, options: Readonly<Record<string, unknown>>) => {
@@ -100,12 +139,21 @@ const compileMasking = (
       const uncovered: Array<string> = []
       for (const table of catalog.tables) {
         if (table.partitionOf !== null) continue // partitions follow their parent's rules
-        for (const column of table.columns) {
-          if (column.generated !== null || covered.has(`${qualified(table.schema, table.name)}\u0000${column.name}`)) continue
+        const open = table.columns.filter(
+          (c) => c.generated === null && !covered.has(`${qualified(table.schema, table.name)}\u0000${c.name}`)
+        )
+        const signals = new Map<string, string>()
+        for (const column of open) {
           const signal = personalSignal(rules, column)
-          if (signal !== undefined) {
-            uncovered.push(`${qualified(table.schema, table.name)}.${column.name} (personal by ${signal}); add a rule, e.g. ${suggestion(table, column)}`)
-          }
+          if (signal !== undefined) signals.set(column.name, signal)
+        }
+        const textual = open.filter((c) => !signals.has(c.name) && TEXT_TYPES.test(c.type))
+        if (query !== undefined && textual.length > 0) {
+          for (const [name, signal] of yield* sampleSignals(query, table, textual)) signals.set(name, signal)
+        }
+        for (const [name, signal] of signals) {
+          const column = table.columns.find((c) => c.name === name)!
+          uncovered.push(`${qualified(table.schema, table.name)}.${name} (personal by ${signal}); add a rule, e.g. ${suggestion(table, column, signal)}`)
         }
       }
       if (uncovered.length > 0) {

@@ -61,9 +61,15 @@ export interface PropagateOptions {
   readonly toolVersion: string
 }
 
+/** Read-only queries on the source at the run's snapshot, for factories that look at data. */
+export type SourceQuery = (sql: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, HarnessError>
+
 export interface StageFactory {
   readonly name: string
-  readonly make: (source: Catalog) => Effect.Effect<{ readonly stage: Stage; readonly evidence: unknown }, HarnessError>
+  readonly make: (
+    source: Catalog,
+    query: SourceQuery
+  ) => Effect.Effect<{ readonly stage: Stage; readonly evidence: unknown }, HarnessError>
 }
 
 export interface TableOutcome {
@@ -249,8 +255,16 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         [readCatalogOf(options.source), readCatalogOf(options.target)],
         { concurrency: 2 }
       )
-      const made = yield* Effect.forEach(options.stageFactories ?? [], (factory) =>
-        Effect.map(factory.make(sourceCatalog), (result) => ({ name: factory.name, ...result }))
+      const made = yield* Effect.scoped(
+        Effect.gen(function* () {
+          if ((options.stageFactories ?? []).length === 0) return []
+          const reader = yield* snapshot.reader("db-harness stages")
+          const query: SourceQuery = (sql) =>
+            Effect.map(q(reader, sql, [], "source"), (result) => result.rows as ReadonlyArray<Record<string, unknown>>)
+          return yield* Effect.forEach(options.stageFactories ?? [], (factory) =>
+            Effect.map(factory.make(sourceCatalog, query), (result) => ({ name: factory.name, ...result }))
+          )
+        })
       )
       const plan = yield* planPropagation(sourceCatalog, targetCatalog, {
         include: options.include,

@@ -10,7 +10,7 @@ import { resolveEndpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
 import type { Catalog } from "../../engine/catalog.ts"
 import { prepareMasking } from "../../engine/masking.ts"
-import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult, type StageFactory } from "../../engine/propagate.ts"
+import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult, type SourceQuery, type StageFactory } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
 import { CliEnvironment } from "../cli-environment.ts"
@@ -162,7 +162,8 @@ export const maskingFactory = (rules: string | undefined, maskPii: boolean) =>
     })
     return {
       name: "masking",
-      make: (catalog: Catalog) => Effect.map(compile(catalog), (prepared) => ({ stage: prepared.stage, evidence: prepared.evidence }))
+      make: (catalog: Catalog, query: SourceQuery) =>
+        Effect.map(compile(catalog, query), (prepared) => ({ stage: prepared.stage, evidence: prepared.evidence }))
     } satisfies StageFactory
   })
 
