@@ -5,5 +5,6 @@
 import { inspect } from "./commands/inspect.ts"
 import { demoCommand } from "./commands/demo.ts"
 import { propagateCommand } from "./commands/propagate.ts"
+import { rulesCommand } from "./commands/rules-check.ts"
 
-export const commands = [demoCommand, inspect, propagateCommand] as const
+export const commands = [demoCommand, inspect, propagateCommand, rulesCommand] as const

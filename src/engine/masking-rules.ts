@@ -163,7 +163,7 @@ const resolveReference = (reference: string, directory: string, home: string): s
   return NodePath.resolve(directory, reference)
 }
 
-const originText = (origin: RuleOrigin): string => `${NodePath.basename(origin.file)}:${origin.line} ${origin.entry}`
+export const originText = (origin: RuleOrigin): string => `${NodePath.basename(origin.file)}:${origin.line} ${origin.entry}`
 
 // ---------------------------------------------------------------------------------------------
 // Reading one file
@@ -414,6 +414,17 @@ export const resolveColumnRules = (
   catalog: Catalog,
   strategies: MaskStrategies
 ): Effect.Effect<ReadonlyArray<ColumnRule>, HarnessError> => {
+  const { resolved, problems } = resolveColumnRulesCollecting(rules, catalog, strategies)
+  if (problems.length > 0) return Effect.fail(badInput(`masking rules cannot be applied (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.join("\n")}`))
+  return Effect.succeed(resolved)
+}
+
+/** `resolveColumnRules` for `rules check`: the rules it could resolve and every problem, without failing. */
+export const resolveColumnRulesCollecting = (
+  rules: MaskingRules,
+  catalog: Catalog,
+  strategies: MaskStrategies
+): { readonly resolved: ReadonlyArray<ColumnRule>; readonly problems: ReadonlyArray<string> } => {
   const problems: Array<string> = []
   for (const rule of [...rules.overrides, ...rules.rules]) {
     if (!strategies.has(rule.strategy))
@@ -486,8 +497,7 @@ export const resolveColumnRules = (
       } (${rules.profile.forbiddenBy}) forbids: under HIPAA §164.514(c) a re-identification code must not be derived from information about the individual, and a deterministic mask is derived from the value; use a random strategy or null (applies to ${shown})`
     )
   }
-  if (problems.length > 0) return Effect.fail(badInput(`masking rules cannot be applied (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.join("\n")}`))
-  return Effect.succeed(resolved)
+  return { resolved, problems }
 }
 
 const decide = (

@@ -79,6 +79,19 @@ export const planMasking = (
   registry: PluginRegistry,
   context: MaskContext
 ): Effect.Effect<MaskingPlan, HarnessError> =>
+  Effect.flatMap(planMaskingCollecting(catalog, rules, registry, context), ({ problems, ...plan }) =>
+    problems.length > 0
+      ? Effect.fail(badInput(`masking rules cannot be applied; nothing was written:\n  - ${problems.join("\n  - ")}`))
+      : Effect.succeed(plan)
+  )
+
+/** `planMasking` for `rules check`: the plan and every problem, without failing. */
+export const planMaskingCollecting = (
+  catalog: Catalog,
+  rules: ReadonlyArray<ColumnRule>,
+  registry: PluginRegistry,
+  context: MaskContext
+): Effect.Effect<MaskingPlan & { readonly problems: ReadonlyArray<string> }> =>
   Effect.gen(function* () {
     const problems: Array<string> = []
     const tables = new Map(catalog.tables.map((t) => [qualified(t.schema, t.name), t]))
@@ -169,9 +182,6 @@ export const planMasking = (
       perTable.set(column.name, column.isArray ? maskArray(mask) : mask)
       compiled.set(tableName, perTable)
     }
-    if (problems.length > 0) {
-      return yield* badInput(`masking rules cannot be applied; nothing was written:\n  - ${problems.join("\n  - ")}`)
-    }
     reports.sort((a, b) => a.table.localeCompare(b.table) || a.column.localeCompare(b.column))
 
     const stage: Stage = {
@@ -210,7 +220,7 @@ export const planMasking = (
         }
       }
     }
-    return { stage, columns: reports }
+    return { stage, columns: reports, problems }
   })
 
 /** Mask an array literal element by element; NULL elements stay NULL. */

@@ -9,8 +9,17 @@ import * as Effect from "effect/Effect"
 import { quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import { makeMaskContext } from "./mask-kit.ts"
-import { loadMaskingRules, looksPersonal, resolveColumnRules, type ColumnRule, type MaskingRules } from "./masking-rules.ts"
-import { planMasking, type MaskedColumnReport } from "./masking-stage.ts"
+import {
+  loadMaskingRules,
+  looksPersonal,
+  originText,
+  resolveColumnRules,
+  resolveColumnRulesCollecting,
+  type ColumnRule,
+  type MaskingRules,
+  type MaskStrategies
+} from "./masking-rules.ts"
+import { planMasking, planMaskingCollecting, type MaskedColumnReport } from "./masking-stage.ts"
 import type { MaskContext, Plugin } from "./plugin.ts"
 import { instantiate, makeRegistry, type PluginRegistry } from "./plugin-host.ts"
 import type { SourceQuery } from "./propagate.ts"
@@ -95,11 +104,30 @@ const suggestion = (table: Table, column: Column, signal: string) => {
   return `{ ${where}, ${strategy} } (or, if it is not personal, { ${where}, masking_strategy: "keep", reason: "..." })`
 }
 
-/**
- * Load, resolve and compile. `strategiesOf` answers the rules loader's questions about a strategy
- * by making it in a throwaway context: the engine knows no strategy by name.
- */
-export const prepareMasking = (setup: MaskingSetup) =>
+/** A column that looks personal and that no rule covers. */
+export interface UncoveredColumn {
+  readonly table: string
+  readonly column: string
+  /** Why it looks personal: `its name`, `e-mail addresses in its values`. */
+  readonly signal: string
+  /** A rule a user can paste into project_overrides. */
+  readonly suggestion: string
+}
+
+/** What `rules check` reports: every decision, and every problem that would stop a masked run. */
+export interface MaskingCheck {
+  readonly rulesFiles: ReadonlyArray<string>
+  readonly profile: string | null
+  /** The rule of every column that has one (keep included), as the evidence would list it. */
+  readonly columns: ReadonlyArray<MaskedColumnReport>
+  /** The resolved rules, for their options (a keep's reason). */
+  readonly rules: ReadonlyArray<ColumnRule>
+  readonly uncovered: ReadonlyArray<UncoveredColumn>
+  /** Empty when a propagate with these rules would pass every masking check. */
+  readonly problems: ReadonlyArray<string>
+}
+
+const loadMasking = (setup: MaskingSetup) =>
   Effect.gen(function* () {
     const rules = yield* loadMaskingRules(setup.rules, { home: setup.home, cwd: setup.cwd })
     const registry = yield* makeRegistry(setup.builtins, rules.plugins)
@@ -107,11 +135,102 @@ export const prepareMasking = (setup: MaskingSetup) =>
     const plugins = masks.map((name) => registry.get(name)!)
     const context = makeMaskContext({ ...(setup.key ? { key: setup.key } : {}), locale: setup.locale, plugins })
     return { rules, registry, context, masks }
-  }).pipe(
+  })
+
+/**
+ * Load, resolve and compile. `strategiesOf` answers the rules loader's questions about a strategy
+ * by making it in a throwaway context: the engine knows no strategy by name.
+ */
+export const prepareMasking = (setup: MaskingSetup) =>
+  loadMasking(setup).pipe(
     Effect.map(({ rules, registry, context, masks }) => (catalog: Catalog, query?: SourceQuery) =>
       compileMasking(rules, registry, context, masks, catalog, setup.privacyByDefault, query)
     )
   )
+
+/**
+ * For `rules check`: load, then per catalog run every check compile runs, collecting all problems
+ * instead of failing at the first group, plus one: every rule's options are decoded, also those
+ * of rules no column of this database matches. Rules that cannot be loaded still fail.
+ */
+export const prepareMaskingCheck = (setup: MaskingSetup) =>
+  loadMasking(setup).pipe(
+    Effect.map(({ rules, registry, context, masks }) => (catalog: Catalog, query?: SourceQuery) =>
+      Effect.gen(function* () {
+        const problems: Array<string> = []
+        // Once per rule, so a bad option shows once however many columns the rule matches; planning
+        // then leaves those rules out instead of repeating the error per column.
+        const refused = new Set<string>()
+        for (const rule of [...rules.overrides, ...rules.rules]) {
+          const plugin = registry.get(rule.strategy)
+          if (plugin === undefined || rule.strategy === "keep") continue // resolution reports unknown names and keep's reason
+          const made = yield* Effect.result(instantiate(plugin, "mask", rule.options, context, originText(rule.origin)))
+          if (made._tag === "Failure") {
+            problems.push(made.failure.message)
+            refused.add(`${rule.strategy}\u0000${JSON.stringify(rule.options)}`)
+          }
+        }
+        const resolution = resolveColumnRulesCollecting(rules, catalog, strategiesOf(registry, context, masks))
+        problems.push(...resolution.problems)
+        const uncovered = yield* uncoveredColumns(rules, catalog, resolution.resolved, query)
+        if (setup.privacyByDefault) problems.push(...uncovered.map((column) => `privacy by default: ${uncoveredText(column)}`))
+        const plannable = resolution.resolved.filter(
+          (rule) => masks.includes(rule.strategy) && !refused.has(`${rule.strategy}\u0000${JSON.stringify(rule.options)}`)
+        )
+        const plan = yield* planMaskingCollecting(catalog, plannable, registry, context)
+        problems.push(...plan.problems)
+        return {
+          rulesFiles: rules.files,
+          profile: rules.profile.name,
+          columns: plan.columns,
+          rules: resolution.resolved,
+          uncovered,
+          problems
+        } satisfies MaskingCheck
+      })
+    )
+  )
+
+const strategiesOf = (registry: PluginRegistry, context: MaskContext, masks: ReadonlyArray<string>): MaskStrategies => ({
+  has: (name) => masks.includes(name),
+  names: masks,
+  isDeterministic: (name, options) => {
+    const plugin = registry.get(name)
+    if (plugin === undefined) return false
+    const made = Effect.runSync(Effect.result(instantiate(plugin, "mask", options, context, name)))
+    return made._tag === "Success" && (made.success.pseudonymous ?? made.success.deterministic)
+  }
+})
+
+/** Columns of tables and partitioned parents that look personal (by name, type or sampled values) and that no rule covers. */
+const uncoveredColumns = (rules: MaskingRules, catalog: Catalog, columnRules: ReadonlyArray<ColumnRule>, query: SourceQuery | undefined) =>
+  Effect.gen(function* () {
+    const covered = new Set(columnRules.map((r) => `${qualified(r.schema, r.table)}\u0000${r.column}`))
+    const uncovered: Array<UncoveredColumn> = []
+    for (const table of catalog.tables) {
+      if (table.partitionOf !== null) continue // partitions follow their parent's rules
+      const open = table.columns.filter(
+        (c) => c.generated === null && !covered.has(`${qualified(table.schema, table.name)}\u0000${c.name}`)
+      )
+      const signals = new Map<string, string>()
+      for (const column of open) {
+        const signal = personalSignal(rules, column)
+        if (signal !== undefined) signals.set(column.name, signal)
+      }
+      const textual = open.filter((c) => !signals.has(c.name) && TEXT_TYPES.test(c.type))
+      if (query !== undefined && textual.length > 0) {
+        for (const [name, signal] of yield* sampleSignals(query, table, textual)) signals.set(name, signal)
+      }
+      for (const [name, signal] of signals) {
+        const column = table.columns.find((c) => c.name === name)!
+        uncovered.push({ table: qualified(table.schema, table.name), column: name, signal, suggestion: suggestion(table, column, signal) })
+      }
+    }
+    return uncovered
+  })
+
+const uncoveredText = (column: UncoveredColumn) =>
+  `${column.table}.${column.column} (personal by ${column.signal}); add a rule, e.g. ${column.suggestion}`
 
 const compileMasking = (
   rules: MaskingRules,
@@ -123,39 +242,9 @@ const compileMasking = (
   query: SourceQuery | undefined
 ): Effect.Effect<PreparedMasking, HarnessError> =>
   Effect.gen(function* () {
-    const pseudonymous = (name: string, options: Readonly<Record<string, unknown>>) => {
-      const plugin = registry.get(name)
-      if (plugin === undefined) return false
-      const made = Effect.runSync(Effect.result(instantiate(plugin, "mask", options, context, name)))
-      return made._tag === "Success" && (made.success.pseudonymous ?? made.success.deterministic)
-    }
-    const columnRules = yield* resolveColumnRules(rules, catalog, {
-      has: (name) => masks.includes(name),
-      names: masks,
-      isDeterministic: pseudonymous
-    })
+    const columnRules = yield* resolveColumnRules(rules, catalog, strategiesOf(registry, context, masks))
     if (privacyByDefault) {
-      const covered = new Set(columnRules.map((r) => `${qualified(r.schema, r.table)}\u0000${r.column}`))
-      const uncovered: Array<string> = []
-      for (const table of catalog.tables) {
-        if (table.partitionOf !== null) continue // partitions follow their parent's rules
-        const open = table.columns.filter(
-          (c) => c.generated === null && !covered.has(`${qualified(table.schema, table.name)}\u0000${c.name}`)
-        )
-        const signals = new Map<string, string>()
-        for (const column of open) {
-          const signal = personalSignal(rules, column)
-          if (signal !== undefined) signals.set(column.name, signal)
-        }
-        const textual = open.filter((c) => !signals.has(c.name) && TEXT_TYPES.test(c.type))
-        if (query !== undefined && textual.length > 0) {
-          for (const [name, signal] of yield* sampleSignals(query, table, textual)) signals.set(name, signal)
-        }
-        for (const [name, signal] of signals) {
-          const column = table.columns.find((c) => c.name === name)!
-          uncovered.push(`${qualified(table.schema, table.name)}.${name} (personal by ${signal}); add a rule, e.g. ${suggestion(table, column, signal)}`)
-        }
-      }
+      const uncovered = (yield* uncoveredColumns(rules, catalog, columnRules, query)).map(uncoveredText)
       if (uncovered.length > 0) {
         return yield* badInput(
           `privacy by default: ${uncovered.length} column(s) look personal and no masking rule covers them; nothing was written:\n  - ${uncovered.join("\n  - ")}`
