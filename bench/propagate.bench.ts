@@ -8,13 +8,15 @@
  * and ten mixed columns (made by the server from the row number, so every run copies the same
  * bytes), then times each method into a fresh target table: (a) psql `\copy` binary piped into
  * psql, (b) the same in text format, (c) pg_dump --data-only piped into psql (only with a pg_dump
- * that accepts the server's version), (d) `db-harness propagate` as a child process. Each method
+ * that accepts the server's version), (d) `db-harness propagate` as a child process, (e) the same
+ * with `--rules` masking 5 of the 10 columns (MASKING_RULES, written to a temporary file, with a
+ * fixed DB_HARNESS_MASK_KEY). Each method
  * runs `--runs` times and reports the median; every run is checked to have copied N rows. A
  * method that fails or cannot run is reported as such and the others go on. Only the child
  * processes are timed: generation, verification and truncation happen outside the intervals.
  */
 import { execFile, spawn } from "node:child_process"
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises"
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -45,6 +47,19 @@ const CREATE_TABLE = `CREATE TABLE ${TABLE} (
   attributes jsonb NOT NULL,
   external_id uuid NOT NULL
 )`
+/**
+ * Method (e)'s rules: the five columns a real project would mask (name, email, birth date, the
+ * timestamp and the amount), each with the strategy the baseline or a project would pick; id,
+ * quantity, active, attributes and external_id pass through as bytes.
+ */
+const MASKING_RULES = `version: "1.0"
+project_overrides:
+  - { table: ${TABLE}, column: name, masking_strategy: faker, faker_provider: person.fullName, deterministic: true }
+  - { table: ${TABLE}, column: email, masking_strategy: email, domain: replace }
+  - { table: ${TABLE}, column: birth_date, masking_strategy: date_shift, max_days: 180 }
+  - { table: ${TABLE}, column: created_at, masking_strategy: date_shift, max_days: 30 }
+  - { table: ${TABLE}, column: amount, masking_strategy: noise, percent: 10 }
+`
 /** Added after the rows on the source (one index build), before them on targets (as a real target has it). */
 const ADD_PRIMARY_KEY = `ALTER TABLE ${TABLE} ADD PRIMARY KEY (id)`
 
@@ -246,7 +261,7 @@ const findPgDumps = async () => {
   return found.sort((a, b) => b.major - a.major)
 }
 
-const methodsFor = async (serverMajor: number): Promise<ReadonlyArray<Method>> => {
+const methodsFor = async (serverMajor: number, rulesFile: string): Promise<ReadonlyArray<Method>> => {
   const dumps = await findPgDumps()
   const usable = dumps.find((dump) => dump.major >= serverMajor)
   const newest = dumps[0]
@@ -274,6 +289,26 @@ const methodsFor = async (serverMajor: number): Promise<ReadonlyArray<Method>> =
         // The same Node flags as the installed bin (bin/db-harness.js) and the npm scripts.
         command: process.execPath,
         args: ["--max-semi-space-size=1", "src/cli/main.ts", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
+      })
+    },
+    {
+      id: "e",
+      name: "db-harness propagate --rules (5 of 10 columns masked)",
+      invocation: (source, target) => ({
+        command: process.execPath,
+        args: [
+          "--max-semi-space-size=1",
+          "src/cli/main.ts",
+          "propagate",
+          source,
+          target,
+          "--rules",
+          rulesFile,
+          "--quiet",
+          "--evidence-dir",
+          EVIDENCE_DIR
+        ],
+        env: { DB_HARNESS_MASK_KEY: "bench key" }
       })
     }
   ]
@@ -443,6 +478,9 @@ const formatTable = (results: ReadonlyArray<Result>) => {
 
 // ---------------------------------------------------------------------------------------------
 
+const rulesDirectory = await mkdtemp(join(tmpdir(), "db-harness-bench-rules-"))
+const rulesFile = join(rulesDirectory, "masking_rules.yaml")
+await writeFile(rulesFile, MASKING_RULES)
 const server = await startEmbeddedPostgres()
 const stopOnSignal = () => void server.stop().finally(() => process.exit(130))
 process.once("SIGINT", stopOnSignal)
@@ -459,7 +497,7 @@ try {
       `primary key + VACUUM ANALYZE ${source.keyAndVacuumSeconds.toFixed(1)} s); table ${(source.tableBytes / 1e6).toFixed(1)} MB`
   )
   const results: Array<Result> = []
-  for (const method of await methodsFor(majorOf(serverVersion))) {
+  for (const method of await methodsFor(majorOf(serverVersion), rulesFile)) {
     progress(`(${method.id}) ${method.name}`)
     const result = await runMethod(method, server, source.tableBytes, useGnuTime)
     if (result.status !== "ok") progress(`  ${result.status}: ${result.status === "skipped" ? result.reason : result.error}`)
@@ -479,4 +517,5 @@ try {
   }
 } finally {
   await server.stop()
+  await rm(rulesDirectory, { recursive: true, force: true })
 }
