@@ -15,7 +15,7 @@ import { createHash, randomBytes } from "node:crypto"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
-import type { MaskColumn, MaskContext, MaskStrategy, Plugin } from "./plugin.ts"
+import { optionsSchemaOf, type MaskColumn, type MaskContext, type MaskStrategy, type Plugin } from "./plugin.ts"
 
 // ---------------------------------------------------------------------------------------------
 // SipHash-2-4
@@ -203,7 +203,7 @@ export const makeMaskContext = (options: MaskContextOptions): MaskContext => {
       if (plugin === undefined) {
         throw new Error(`unknown masking strategy "${name}" (known: ${[...plugins.keys()].sort().join(", ")})`)
       }
-      const decoded = Schema.decodeUnknownResult(plugin.options as Schema.Decoder<unknown>)(raw, {
+      const decoded = Schema.decodeUnknownResult(optionsSchemaOf(plugin))(raw, {
         errors: "all",
         onExcessProperty: "error"
       })

@@ -11,7 +11,7 @@ import * as SchemaIssue from "effect/SchemaIssue"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { HarnessError, badInput } from "./errors.ts"
-import { isPlugin, type ContextByKind, type HooksByKind, type Plugin, type PluginKind } from "./plugin.ts"
+import { isPlugin, optionsSchemaOf, type ContextByKind, type HooksByKind, type Plugin, type PluginKind } from "./plugin.ts"
 
 export interface PluginRegistry {
   readonly get: (name: string) => Plugin | undefined
@@ -81,7 +81,7 @@ export const instantiate = <K extends PluginKind>(
     if (plugin.kind !== kind) {
       return yield* badInput(`${where}: plugin "${plugin.name}" is a ${plugin.kind} plugin, not a ${kind} plugin`)
     }
-    const decoded = Schema.decodeUnknownResult(plugin.options as Schema.Decoder<unknown>)(raw, {
+    const decoded = Schema.decodeUnknownResult(optionsSchemaOf(plugin))(raw, {
       errors: "all",
       onExcessProperty: "error"
     })

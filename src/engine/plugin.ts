@@ -95,7 +95,11 @@ export interface Plugin<K extends PluginKind = PluginKind, Options = unknown> {
   readonly name: string
   readonly kind: K
   readonly description?: string
-  /** Decodes the plugin's options (for a mask: the rule's keys besides table/column/strategy). */
+  /**
+   * Decodes the plugin's options (for a mask: the rule's keys besides table/column/strategy).
+   * A plain-object plugin file written without imports has no Schema at hand and may leave it
+   * out: the host then treats it as taking no options (`optionsSchemaOf`).
+   */
   readonly options: Schema.Decoder<Options>
   readonly make: (options: Options, context: ContextByKind[K]) => HooksByKind[K]
 }
@@ -107,6 +111,17 @@ export const definePlugin = <K extends PluginKind, Options>(definition: {
   readonly options: Schema.Decoder<Options>
   readonly make: (options: Options, context: ContextByKind[K]) => HooksByKind[K]
 }): Plugin<K, Options> => ({ [PLUGIN]: true, ...definition })
+
+/** The options of a plugin that declares no schema: none at all, any key is refused by name. */
+const NO_OPTIONS: Schema.Decoder<Readonly<Record<string, unknown>>> = Schema.Record(Schema.String, Schema.Unknown).check(
+  Schema.makeFilter((input) =>
+    Object.keys(input).map((key) => ({ path: [key], issue: `unknown option "${key}"; this plugin takes no options` }))
+  )
+)
+
+/** The schema the host decodes a plugin's options with: its own, or "no options" when it has none. */
+export const optionsSchemaOf = (plugin: Plugin): Schema.Decoder<unknown> =>
+  (plugin.options as Schema.Decoder<unknown> | undefined) ?? NO_OPTIONS
 
 /**
  * Is `value` a plugin? Made by `definePlugin` (any copy of this module), or a plain object of the
