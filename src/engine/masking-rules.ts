@@ -114,6 +114,12 @@ export interface MaskingRules {
   readonly rules: ReadonlyArray<PatternRule>
   /** Overrides, nearest file first. */
   readonly overrides: ReadonlyArray<ProjectOverride>
+  /**
+   * Name patterns that make a column no rule covers look personal (privacy by default): those of
+   * the chain's pattern rules plus the shipped baseline's, also when the chain does not extend the
+   * baseline, so a project file that only lists overrides does not switch the check off.
+   */
+  readonly personalNames: ReadonlyArray<ReadonlyArray<string>>
 }
 
 /** The decision for one column. */
@@ -287,10 +293,17 @@ export const loadMaskingRules = (
       namedBy = `${file.path}:${line}:${column}: extends "${parent}": `
       current = resolveReference(parent, NodePath.dirname(file.path), env.home)
     }
-    return yield* mergeChain(chain, env.home)
+    const baselinePath = resolveReference("baseline", env.cwd, env.home)
+    const baseline = chain.find((file) => file.path === baselinePath) ?? (yield* readRuleFile(baselinePath, ""))
+    const baselineNames = (baseline.content.rules ?? []).flatMap((rule) => (rule.match.names ?? []).map(nameTokens))
+    return yield* mergeChain(chain, env.home, baselineNames)
   })
 
-const mergeChain = (chain: ReadonlyArray<LoadedFile>, home: string): Effect.Effect<MaskingRules, HarnessError> => {
+const mergeChain = (
+  chain: ReadonlyArray<LoadedFile>,
+  home: string,
+  baselineNames: ReadonlyArray<ReadonlyArray<string>>
+): Effect.Effect<MaskingRules, HarnessError> => {
   const problems: Array<string> = []
   const at = (file: LoadedFile, path: ReadonlyArray<PropertyKey>) => {
     const { line, column } = file.locate(path)
@@ -360,7 +373,8 @@ const mergeChain = (chain: ReadonlyArray<LoadedFile>, home: string): Effect.Effe
     baselineVersion,
     plugins,
     rules,
-    overrides
+    overrides,
+    personalNames: [...rules.flatMap((rule) => rule.names), ...baselineNames]
   })
 }
 
@@ -392,12 +406,13 @@ const patternMatch = (rule: PatternRule, tokens: ReadonlyArray<string>, types: R
 }
 
 /**
- * Does a column name look personal by the rules' name patterns (types are not looked at, so
- * `email_verified` looks personal too)? For privacy-by-default checks on columns no rule covers.
+ * Does a column name look personal by the rules' and the baseline's name patterns (types are not
+ * looked at, so `email_verified` looks personal too)? For privacy-by-default checks on columns no
+ * rule covers.
  */
 export const looksPersonal = (rules: MaskingRules, columnName: string): boolean => {
   const tokens = nameTokens(columnName)
-  return rules.rules.some((rule) => rule.names.some((pattern) => matchesNamePattern(tokens, pattern)))
+  return rules.personalNames.some((pattern) => matchesNamePattern(tokens, pattern))
 }
 
 const qualified = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`

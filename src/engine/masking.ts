@@ -202,10 +202,36 @@ const strategiesOf = (registry: PluginRegistry, context: MaskContext, masks: Rea
   }
 })
 
+/**
+ * The columns the rules cover, plus every column that references a masked one through a foreign
+ * key, down chains of keys: the masking stage gives those the key's mapping (a kept key's
+ * references get nothing, so they are not covered by it).
+ */
+const coveredColumns = (catalog: Catalog, columnRules: ReadonlyArray<ColumnRule>): ReadonlySet<string> => {
+  const covered = new Set(columnRules.map((r) => `${qualified(r.schema, r.table)}\u0000${r.column}`))
+  const masked = new Set(columnRules.filter((r) => r.strategy !== "keep").map((r) => `${qualified(r.schema, r.table)}\u0000${r.column}`))
+  for (let changed = true; changed; ) {
+    changed = false
+    for (const table of catalog.tables) {
+      for (const fk of table.foreignKeys) {
+        fk.columns.forEach((column, i) => {
+          const child = `${qualified(table.schema, table.name)}\u0000${column}`
+          const parent = `${qualified(fk.references.schema, fk.references.table)}\u0000${fk.references.columns[i]!}`
+          if (!masked.has(parent) || masked.has(child)) return
+          masked.add(child)
+          covered.add(child)
+          changed = true
+        })
+      }
+    }
+  }
+  return covered
+}
+
 /** Columns of tables and partitioned parents that look personal (by name, type or sampled values) and that no rule covers. */
 const uncoveredColumns = (rules: MaskingRules, catalog: Catalog, columnRules: ReadonlyArray<ColumnRule>, query: SourceQuery | undefined) =>
   Effect.gen(function* () {
-    const covered = new Set(columnRules.map((r) => `${qualified(r.schema, r.table)}\u0000${r.column}`))
+    const covered = coveredColumns(catalog, columnRules)
     const uncovered: Array<UncoveredColumn> = []
     for (const table of catalog.tables) {
       if (table.partitionOf !== null) continue // partitions follow their parent's rules
