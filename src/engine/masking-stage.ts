@@ -13,6 +13,7 @@ import type { ColumnRule } from "./masking-rules.ts"
 import { formatArrayLiteral, parseArrayLiteral } from "./mask-kit.ts"
 import type { MaskColumn, MaskContext, MaskStrategy } from "./plugin.ts"
 import { instantiate, type PluginRegistry } from "./plugin-host.ts"
+import { stageColumn } from "./propagate-plan.ts"
 import type { Stage } from "./stage.ts"
 
 /** What the evidence file says about one masked column: never a value. */
@@ -50,17 +51,8 @@ const uniqueColumns = (table: Table): ReadonlySet<string> => {
 
 const maskColumn = (catalog: Catalog, table: Table, column: Column, unique: boolean): MaskColumn => {
   const domain = catalog.domains.find((d) => d.schema === column.typeSchema && d.name === column.typeName)
-  const baseType = (column.isArray ? column.type.replace(/(\[\])+$/, "") : domain?.baseType ?? column.type)
-    .replace(/\(\s*\d+(\s*,\s*-?\d+)?\s*\)/g, "")
-    .trim()
   return {
-    name: column.name,
-    type: column.type,
-    typeOid: column.typeOid,
-    baseType,
-    isArray: column.isArray,
-    isEnum: catalog.enums.some((e) => e.schema === column.typeSchema && e.name === column.typeName),
-    notNull: column.notNull,
+    ...stageColumn(column, catalog),
     table: qualified(table.schema, table.name),
     maxLength: maxLengthOf(column.isArray ? column.type.replace(/(\[\])+$/, "") : domain?.baseType ?? column.type),
     unique

@@ -67,7 +67,8 @@ const embedsUserTypeOid = (column: Column, catalog: Catalog): boolean => {
   return true
 }
 
-const stageColumn = (column: Column, catalog: Catalog): StageColumn => {
+/** A catalog column as stages see it (base type of domains and arrays, without modifiers). */
+export const stageColumn = (column: Column, catalog: Catalog): StageColumn => {
   const domain = catalog.domains.find((d) => d.schema === column.typeSchema && d.name === column.typeName)
   const baseType = column.isArray
     ? withoutModifiers(column.type.replace(/(\[\])+$/, ""))
