@@ -14,8 +14,8 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import * as SchemaIssue from "effect/SchemaIssue"
-import { optionsSchemaOf, type MaskColumn, type MaskContext, type MaskStrategy, type Plugin } from "./plugin.ts"
+import { decodePluginOptions } from "./plugin-host.ts"
+import type { MaskColumn, MaskContext, MaskStrategy, Plugin } from "./plugin.ts"
 
 // ---------------------------------------------------------------------------------------------
 // SipHash-2-4
@@ -161,7 +161,6 @@ export interface MaskContextOptions {
   readonly plugins?: ReadonlyArray<Plugin>
 }
 
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /**
  * The `MaskContext` of a run. The 128-bit SipHash key is the first half of SHA-256 of the mask
@@ -203,16 +202,8 @@ export const makeMaskContext = (options: MaskContextOptions): MaskContext => {
       if (plugin === undefined) {
         throw new Error(`unknown masking strategy "${name}" (known: ${[...plugins.keys()].sort().join(", ")})`)
       }
-      const decoded = Schema.decodeUnknownResult(optionsSchemaOf(plugin))(raw, {
-        errors: "all",
-        onExcessProperty: "error"
-      })
-      if (Result.isFailure(decoded)) {
-        const lines = formatIssues(decoded.failure.issue).issues.map(
-          (issue) => `option ${(issue.path ?? []).map(String).join(".") || "(options)"}: ${issue.message}`
-        )
-        throw new Error(`strategy "${name}": ${lines.join("; ")}`)
-      }
+      const decoded = decodePluginOptions(plugin, raw)
+      if (Result.isFailure(decoded)) throw new Error(`strategy "${name}": ${decoded.failure}`)
       return (plugin.make as (options: unknown, context: MaskContext) => MaskStrategy)(decoded.success, context)
     }
   }

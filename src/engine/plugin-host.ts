@@ -67,6 +67,20 @@ export const makeRegistry = (
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /**
+ * A plugin's options decoded by its schema (unknown keys refused), or every issue as one line:
+ * `option a.b: Expected ...; option c: ...`.
+ */
+export const decodePluginOptions = (plugin: Plugin, raw: unknown): Result.Result<unknown, string> => {
+  const decoded = Schema.decodeUnknownResult(optionsSchemaOf(plugin))(raw, { errors: "all", onExcessProperty: "error" })
+  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
+  const lines = formatIssues(decoded.failure.issue).issues.map((issue) => {
+    const path = (issue.path ?? []).map(String).join(".")
+    return `option ${path === "" ? "(options)" : path}: ${issue.message}`
+  })
+  return Result.fail(lines.join("; "))
+}
+
+/**
  * Decode `raw` with the plugin's options schema and call `make`. `where` says which rule asked
  * (file and line), so the message leads the user to the place to fix.
  */
@@ -81,17 +95,8 @@ export const instantiate = <K extends PluginKind>(
     if (plugin.kind !== kind) {
       return yield* badInput(`${where}: plugin "${plugin.name}" is a ${plugin.kind} plugin, not a ${kind} plugin`)
     }
-    const decoded = Schema.decodeUnknownResult(optionsSchemaOf(plugin))(raw, {
-      errors: "all",
-      onExcessProperty: "error"
-    })
-    if (Result.isFailure(decoded)) {
-      const lines = formatIssues(decoded.failure.issue).issues.map((issue) => {
-        const path = (issue.path ?? []).map(String).join(".")
-        return `option ${path === "" ? "(options)" : path}: ${issue.message}`
-      })
-      return yield* badInput(`${where}: plugin "${plugin.name}": ${lines.join("; ")}`)
-    }
+    const decoded = decodePluginOptions(plugin, raw)
+    if (Result.isFailure(decoded)) return yield* badInput(`${where}: plugin "${plugin.name}": ${decoded.failure}`)
     return yield* Effect.try({
       try: () => (plugin.make as (options: unknown, context: unknown) => HooksByKind[K])(decoded.success, context),
       catch: (cause) =>
