@@ -1,8 +1,10 @@
 /**
  * A plugin is one file that Node, Bun and Deno load unchanged: the README's example plugin
  * (test/fixtures/plugins/initials.ts, importing `db-harness/plugin`) is imported and used under
- * each runtime (both installed as npm devDependencies), and through the real plugin host in Node,
- * where its options are decoded by its schema.
+ * each runtime, and through the real plugin host in Node, where its options are decoded by its
+ * schema. Bun comes from the `bun` npm package; Deno from its Linux x64 npm package (the registry
+ * this project installs from serves no other platform of Deno, which breaks `npm ci` for the
+ * `deno` wrapper package).
  */
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -25,7 +27,7 @@ const run = (command: string, args: ReadonlyArray<string>) =>
 const RUNTIMES: ReadonlyArray<readonly [string, string, ReadonlyArray<string>]> = [
   ["node", process.execPath, [loader, plugin]],
   ["bun", `${projectRoot}node_modules/.bin/bun`, [loader, plugin]],
-  ["deno", `${projectRoot}node_modules/.bin/deno`, ["run", "--allow-read", "--allow-env", loader, plugin]]
+  ["deno", `${projectRoot}node_modules/@deno/linux-x64-glibc/deno`, ["run", "--allow-read", "--allow-env", loader, plugin]]
 ]
 
 describe("one plugin file, three runtimes", () => {
