@@ -1,7 +1,7 @@
 /**
  * The engine side of the stage interface, through the library API: a small test stage changes,
  * drops and observes rows in the one streaming pass; undeclared columns pass through untouched;
- * the COPY format follows what the stages touch; a failing stage rolls its table back; split
+ * the COPY format follows what the stages touch (binary while they touch only text columns); a failing stage rolls its table back; split
  * tables (ctid ranges read in parallel) arrive exactly.
  */
 import * as Effect from "effect/Effect"
@@ -78,11 +78,11 @@ const setup = async () => {
 }
 
 describe("propagate with stages", () => {
-  it("changes, drops and observes rows; untouched columns pass through; binary format kept", async () => {
+  it("changes, drops and observes rows; untouched columns pass through (dates and numbers touched: text format)", async () => {
     const { source, target } = await setup()
     const result = await Effect.runPromise(propagate(await options(source, target, [testStage(false)])))
     const [table] = result.tables
-    expect(table).toMatchObject({ table: "public.people", format: "binary", rowsRead: 5000, rowsWritten: 2500 })
+    expect(table).toMatchObject({ table: "public.people", format: "text", rowsRead: 5000, rowsWritten: 2500 })
     expect(table!.stages).toEqual([{ stage: "test-stage", columns: ["id", "name", "born"], summary: { seen: 5000 } }])
     const rows = await runSql(target, "SELECT id, name, email, born::text, balance::text FROM people ORDER BY id LIMIT 2")
     expect(rows).toEqual([
@@ -95,7 +95,34 @@ describe("propagate with stages", () => {
     expect(evidence.tables[0].stages[0].summary).toEqual({ seen: 5000 })
   })
 
-  it("falls back to text format when a stage touches a column binary cannot convert (money)", async () => {
+  it("keeps binary format when a stage touches only text columns", async () => {
+    const { source, target } = await setup()
+    const textOnly: Stage = {
+      name: "text-only",
+      forTable: (table) => {
+        if (table.name !== "people") return undefined
+        const [name, email] = ["name", "email"].map((n) => table.columns.findIndex((c) => c.name === n)) as [number, number]
+        return {
+          columns: ["name", "email"],
+          process: (batch) => {
+            for (let r = 0; r < batch.rowCount; r++) {
+              if (batch.getText(r, email)!.startsWith("p7")) batch.drop(r)
+              else batch.setText(r, name, `«${batch.getText(r, name)}» ✓`)
+            }
+          }
+        }
+      }
+    }
+    const result = await Effect.runPromise(propagate(await options(source, target, [textOnly])))
+    expect(result.tables[0]).toMatchObject({ table: "public.people", format: "binary", rowsRead: 5000, rowsWritten: 4889 }) // ids 7, 70-79, 700-799 dropped
+    const rows = await runSql(target, "SELECT id, name, born::text, balance::text FROM people ORDER BY id LIMIT 2")
+    expect(rows).toEqual([
+      { id: 1, name: "«person 1» ✓", born: "1990-01-02", balance: "$1.25" },
+      { id: 2, name: "«person 2» ✓", born: "1990-01-03", balance: "$2.50" }
+    ])
+  })
+
+  it("uses text format when a stage touches a column binary cannot convert (money)", async () => {
     const { source, target } = await setup()
     const result = await Effect.runPromise(propagate(await options(source, target, [testStage(true)])))
     expect(result.tables[0]!.format).toBe("text")
@@ -138,7 +165,7 @@ describe("propagate with stages", () => {
     const result = await Effect.runPromise(propagate(await options(source, target, [testStage(false)], { jobs: 3, splitRows: 1000 })))
     const byName = Object.fromEntries(result.tables.map((t) => [t.table, t]))
     expect(byName["public.plain"]).toMatchObject({ ranges: 3, format: "binary", rowsWritten: 30000 })
-    expect(byName["public.people"]).toMatchObject({ ranges: 3, format: "binary", rowsWritten: 2500 })
+    expect(byName["public.people"]).toMatchObject({ ranges: 3, format: "text", rowsWritten: 2500 })
     expect(byName["public.tagged"]).toMatchObject({ ranges: 3, format: "text", rowsWritten: 30000 })
     const digest = (url: string, sql: string) => runSql(url, `SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) AS d FROM (${sql}) t`)
     expect(await digest(target, "SELECT * FROM plain")).toEqual(await digest(source, "SELECT * FROM plain"))

@@ -42,7 +42,7 @@ export interface PlanOptions {
   readonly include: ReadonlyArray<string>
   readonly exclude: ReadonlyArray<string>
   readonly stages: ReadonlyArray<Stage>
-  /** Whether a stage can read/write a column in binary format (the codec has a converter). */
+  /** Whether a column a stage touches may stay in binary format (else the table goes as text). */
   readonly hasBinaryConverter: (column: StageColumn) => boolean
 }
 
@@ -161,7 +161,7 @@ export const planPropagation = (
         oidColumn !== undefined
           ? `column ${oidColumn.name} (${oidColumn.type}) embeds type OIDs in binary form`
           : unconvertible !== undefined
-            ? `a stage reads column ${unconvertible.name} (${unconvertible.type}), which has no binary converter`
+            ? `a stage reads column ${unconvertible.name} (${unconvertible.type}), which is cheaper to convert as text`
             : undefined
       const columnList = columns.map((c) => quoteIdent(c.name)).join(", ")
       const sourceName = tableKey(sourceTable.schema, sourceTable.name)

@@ -13,7 +13,17 @@ import { restrictColumns } from "./row-batch.ts"
 import type { RowBatch, StageColumn } from "./stage.ts"
 import type { RowTransform } from "./table-copy.ts"
 
-export const hasBinaryConverter = (column: StageColumn): boolean => hasBinaryTextCodec(column)
+/** Types whose binary form is their UTF-8 text, so a stage's text view of them costs nothing extra. */
+const TEXT_IN_BINARY = new Set(["text", "character varying", "character", "bpchar", "citext", "name", "json", "jsonb"])
+
+/**
+ * Whether a column a stage touches may stay in binary format. Only when its binary form is its
+ * text: other types (dates, timestamps, numerics, ...) would be converted binary -> text -> binary
+ * in JavaScript for every value, which PostgreSQL's own text input does faster on the target
+ * (a 500,000-row table with 5 masked columns: 9.5 s in binary, 7.2 s in text format).
+ */
+export const hasBinaryConverter = (column: StageColumn): boolean =>
+  hasBinaryTextCodec(column) && (column.isEnum === true || TEXT_IN_BINARY.has(column.baseType))
 
 export const rowTransformFor = (table: TablePlan) => (): RowTransform => {
   const position = new Map(table.stageTable.columns.map((column, index) => [column.name, index]))
