@@ -571,6 +571,12 @@ describe("bad rule files", () => {
       (path) => `invalid masking rules:\n${path}:4:5: project_overrides[0].column: Expected string`
     ],
     [
+      "the null strategy unquoted",
+      `version: "1.0"\nproject_overrides:\n  - table: users\n    column: email\n    masking_strategy: null\n`,
+      (path) =>
+        `invalid masking rules:\n${path}:5:5: project_overrides[0].masking_strategy: Expected string (to use the "null" strategy, quote it: masking_strategy: "null")`
+    ],
+    [
       "several problems at once",
       `version: 1.0\nplugins: ./x.ts\nrules:\n  - match: { names: [email], typs: [text] }\n    masking_strategy: email\n`,
       (path) =>

@@ -233,7 +233,11 @@ const readRuleFile = (path: string, namedBy: string) =>
         const where = issuePath.length === 0 ? "" : `${entryPath(issuePath)}: `
         // Optional fields are `T | undefined` to the Schema; a YAML author never writes undefined.
         const message = issue.message === "Expected no excess property" ? "unknown key" : issue.message.replace(/ \| undefined$/, "")
-        return `${path}:${line}:${column}: ${where}${message}`
+        // `masking_strategy: null` unquoted is YAML's null, not the strategy's name.
+        const hint = issuePath[issuePath.length - 1] === "masking_strategy" && doc.getIn(issuePath) === null
+          ? ` (to use the "null" strategy, quote it: masking_strategy: "null")`
+          : ""
+        return `${path}:${line}:${column}: ${where}${message}${hint}`
       })
       return yield* Effect.fail(badInput(`invalid masking rules:\n${lines.join("\n")}`, decoded.failure))
     }
