@@ -7,7 +7,11 @@
  * This module is what plugin authors import (`db-harness/plugin`); it re-exports `Schema` so a
  * plugin file needs no other dependency.
  */
+import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { Catalog } from "./catalog.ts"
+import type { HarnessError } from "./errors.ts"
+import type { Finding } from "./findings.ts"
 import type { StageColumn } from "./stage.ts"
 
 export { Schema }
@@ -71,11 +75,36 @@ export interface MaskStrategy {
   readonly compile: (column: MaskColumn) => (value: string) => string | null
 }
 
+/** A read-only query on a live database, rows as plain objects; gates use it for data-aware checks. */
+export type GateQuery = (sql: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, HarnessError>
+
+/** One database a gate looks at: its schema, and a query function when it is live (null for a snapshot file). */
+export interface GateSide {
+  /** How the user named it (environment name, redacted URL or file path): for messages only. */
+  readonly label: string
+  readonly catalog: Catalog
+  readonly query: GateQuery | null
+}
+
+/** What a gate is run on: TARGET always, SOURCE for gates that compare two databases. */
+export interface GateInput {
+  readonly source: GateSide | null
+  readonly target: GateSide
+}
+
+/**
+ * The hooks a `gate` plugin's `make` returns. A gate returns findings (data), never fails for
+ * what it finds; it fails only when it cannot check (bad input, a query error).
+ */
+export interface GateHooks {
+  readonly run: (input: GateInput) => Effect.Effect<ReadonlyArray<Finding>, HarnessError>
+}
+
 export interface HooksByKind {
   readonly mask: MaskStrategy
   readonly detect: unknown
   readonly subset: unknown
-  readonly gate: unknown
+  readonly gate: GateHooks
   readonly sink: unknown
 }
 
