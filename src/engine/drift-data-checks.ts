@@ -1,0 +1,255 @@
+/**
+ * Data-aware drift: some changes are breaking only if TARGET's rows disagree with them. For those
+ * findings this module asks TARGET (read-only, one aggregate query per finding) and decides:
+ *
+ * | rule | query on TARGET | rows disagree → | rows agree → |
+ * |---|---|---|---|
+ * | not-null-added | NULLs in the column | breaking (`nulls`) | hazard: SET NOT NULL still scans under ACCESS EXCLUSIVE |
+ * | unique-added/-changed, unique-index-added, primary-key-added/-changed | duplicate key groups (and NULLs for a key) | breaking (`duplicates`, `nulls`) | hazard: the index build locks writes |
+ * | check-added/-changed | rows where `NOT (expr)` (NULL passes, as in a CHECK) | breaking (`violations`) | hazard: validation scans |
+ * | foreign-key-added/-changed | orphans by anti-join, MATCH SIMPLE/FULL NULL rules | breaking (`orphans`) | hazard: use NOT VALID + VALIDATE |
+ * | enum-value-removed/-renamed | rows of every column of the enum (or arrays of it) holding it | breaking (`rows`) | hazard: the type must still be recreated |
+ *
+ * Agreeing data gives hazard rather than info: the data can change before the deployment, and the
+ * change still takes locks. A finding whose table or column does not exist on TARGET (a renamed
+ * table, a new column) keeps its severity, with `details.checked = false`.
+ *
+ * Besides refining, it adds `drift/sequence-behind-column` (breaking) for every TARGET sequence
+ * that feeds a column (OWNED BY or `nextval` default) of a table SOURCE also has, when the next
+ * value would be at or below the column's max: inserts would then fail with duplicate keys.
+ */
+import * as Effect from "effect/Effect"
+import { quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
+import type { HarnessError } from "./errors.ts"
+import { finding, type Finding, type Severity } from "./findings.ts"
+import { DRIFT_RULES, driftRule, driftRuleName, sortFindings, type DriftOptions } from "./schema-diff.ts"
+import { matchesGlob, matchesTableGlob } from "./glob.ts"
+
+type Query = (sql: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, HarnessError>
+
+interface Verdict {
+  readonly breaking: boolean
+  readonly details: Readonly<Record<string, unknown>>
+  readonly message: string
+}
+
+const count = (value: unknown): number => Number(String(value ?? 0))
+
+/** One row of counts: `SELECT (<sql a>)::text AS a, ...`. */
+const counts = (query: Query, parts: Readonly<Record<string, string>>) =>
+  query(`SELECT ${Object.entries(parts).map(([name, sql]) => `(${sql})::text AS ${quoteIdent(name)}`).join(", ")}`).pipe(
+    Effect.map((rows) => Object.fromEntries(Object.keys(parts).map((name) => [name, count(rows[0]?.[name])])))
+  )
+
+/** A constraint's or index's key: a plain column of the table is quoted, anything else is an expression. */
+const keySql = (table: Table, key: string) => (table.columns.some((c) => c.name === key) ? quoteIdent(key) : `(${key})`)
+
+const columnList = (definition: string): Array<string> => {
+  const match = /\(([^()]*)\)/.exec(definition.replace(/^.*?(UNIQUE|PRIMARY KEY)(\s+NULLS NOT DISTINCT)?\s*/, ""))
+  return (match?.[1] ?? "").split(",").map((c) => c.trim().replace(/^"(.*)"$/, "$1").replaceAll('""', '"')).filter((c) => c !== "")
+}
+
+const checkExpression = (definition: string) => definition.replace(/^CHECK\s*/, "").replace(/\s+NO INHERIT/, "").replace(/\s+NOT VALID$/, "")
+
+export const applyDataChecks = (
+  findings: ReadonlyArray<Finding>,
+  source: Catalog,
+  target: Catalog,
+  query: Query,
+  options?: Pick<DriftOptions, "exclude">
+): Effect.Effect<ReadonlyArray<Finding>, HarnessError> =>
+  Effect.gen(function* () {
+    const targetTable = (schema: string | undefined, name: string | undefined) =>
+      target.tables.find((t) => t.schema === schema && t.name === name)
+    const sourceTable = (schema: string | undefined, name: string | undefined) =>
+      source.tables.find((t) => t.schema === schema && t.name === name)
+    const hasColumns = (table: Table, columns: ReadonlyArray<string>) => columns.every((c) => table.columns.some((x) => x.name === c))
+
+    const decide = (f: Finding): Effect.Effect<Verdict | undefined, HarnessError> => {
+      const rule = driftRuleName(f.rule)
+      const t = targetTable(f.object.schema, f.object.table)
+      const s = sourceTable(f.object.schema, f.object.table)
+      switch (rule) {
+        case "not-null-added": {
+          if (t === undefined || f.object.column === undefined || !hasColumns(t, [f.object.column])) return Effect.succeed(undefined)
+          const column = quoteIdent(f.object.column)
+          return counts(query, { nulls: `SELECT count(*) FROM ${tableKey(t.schema, t.name)} WHERE ${column} IS NULL` }).pipe(
+            Effect.map(({ nulls = 0 }) => ({ breaking: nulls > 0, details: { nulls }, message: `${nulls} row(s) hold NULL` }))
+          )
+        }
+        case "unique-added":
+        case "unique-changed":
+        case "primary-key-added":
+        case "primary-key-changed":
+        case "unique-index-added": {
+          if (t === undefined || s === undefined || f.after === null) return Effect.succeed(undefined)
+          const index = rule === "unique-index-added" ? s.indexes.find((i) => i.name === f.object.name) : undefined
+          const keys = index !== undefined ? [...index.keys] : columnList(f.after)
+          const plainKeys = keys.filter((k) => s.columns.some((c) => c.name === k))
+          if (keys.length === 0 || !hasColumns(t, plainKeys)) return Effect.succeed(undefined)
+          const isKey = rule.startsWith("primary-key")
+          const nullsDistinct = !/NULLS NOT DISTINCT/.test(f.after)
+          const keyList = keys.map((k) => keySql(t, k)).join(", ")
+          const conditions = [
+            ...(nullsDistinct ? keys.map((k) => `${keySql(t, k)} IS NOT NULL`) : []),
+            ...(index?.predicate ? [`(${index.predicate})`] : [])
+          ]
+          const where = conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`
+          const from = tableKey(t.schema, t.name)
+          const parts: Record<string, string> = {
+            duplicates: `SELECT count(*) FROM (SELECT 1 FROM ${from}${where} GROUP BY ${keyList} HAVING count(*) > 1) d`
+          }
+          if (isKey) parts["nulls"] = `SELECT count(*) FROM ${from} WHERE ${keys.map((k) => `${keySql(t, k)} IS NULL`).join(" OR ")}`
+          return counts(query, parts).pipe(
+            Effect.map(({ duplicates = 0, nulls = 0 }) => ({
+              breaking: duplicates > 0 || nulls > 0,
+              details: isKey ? { duplicates, nulls } : { duplicates },
+              message: `${duplicates} duplicate key group(s)${isKey ? `, ${nulls} row(s) with a NULL key` : ""}`
+            }))
+          )
+        }
+        case "check-added":
+        case "check-changed": {
+          if (t === undefined || s === undefined || f.after === null) return Effect.succeed(undefined)
+          const constraint = s.checkConstraints.find((c) => c.name === f.object.name)
+          if (constraint === undefined || !hasColumns(t, constraint.columns)) return Effect.succeed(undefined)
+          return counts(query, {
+            violations: `SELECT count(*) FROM ${tableKey(t.schema, t.name)} WHERE NOT (${checkExpression(constraint.definition)})`
+          }).pipe(Effect.map(({ violations = 0 }) => ({ breaking: violations > 0, details: { violations }, message: `${violations} row(s) violate it` })))
+        }
+        case "foreign-key-added":
+        case "foreign-key-changed": {
+          const fk = s?.foreignKeys.find((k) => k.name === f.object.name)
+          if (t === undefined || fk === undefined || !hasColumns(t, fk.columns)) return Effect.succeed(undefined)
+          const child = fk.columns.map((c) => `c.${quoteIdent(c)}`)
+          const allSet = child.map((c) => `${c} IS NOT NULL`).join(" AND ")
+          // MATCH SIMPLE: a row with any NULL key column is not checked. MATCH FULL: all NULL is fine, some NULL is a violation.
+          const anySet = child.map((c) => `${c} IS NOT NULL`).join(" OR ")
+          const parent = targetTable(fk.references.schema, fk.references.table)
+          const missing =
+            parent !== undefined && hasColumns(parent, fk.references.columns)
+              ? `NOT EXISTS (SELECT 1 FROM ${tableKey(parent.schema, parent.name)} p WHERE ${fk.references.columns
+                  .map((r, i) => `p.${quoteIdent(r)} = ${child[i]}`)
+                  .join(" AND ")})`
+              : "true" // the parent is new on TARGET, so empty when the key is added
+          const where = fk.match === "full" ? `(${anySet}) AND (NOT (${allSet}) OR ${missing})` : `${allSet} AND ${missing}`
+          return counts(query, { orphans: `SELECT count(*) FROM ${tableKey(t.schema, t.name)} c WHERE ${where}` }).pipe(
+            Effect.map(({ orphans = 0 }) => ({ breaking: orphans > 0, details: { orphans }, message: `${orphans} orphan row(s)` }))
+          )
+        }
+        case "enum-value-removed":
+        case "enum-value-renamed": {
+          const [schema, name, value] = [f.object.schema ?? "", f.before === null ? "" : (f.object.name ?? "").slice(0, -(f.before.length + 1)), f.before]
+          if (value === null) return Effect.succeed(undefined)
+          const uses = (c: Column) =>
+            (c.typeSchema === schema && c.typeName === name) || (c.elementType?.schema === schema && c.elementType.name === name)
+          const literal = `'${value.replaceAll("'", "''")}'`
+          const columns = target.tables
+            .filter((table) => table.relkind === "r")
+            .flatMap((table) => table.columns.filter(uses).map((c) => ({ table, column: c })))
+          if (columns.length === 0) return Effect.succeed({ breaking: false, details: { rows: 0 }, message: "no column uses the enum" })
+          const sql = columns
+            .map(({ table, column }) =>
+              `SELECT count(*) FROM ${tableKey(table.schema, table.name)} WHERE ${column.isArray ? `${literal}::text = ANY (${quoteIdent(column.name)}::text[])` : `${quoteIdent(column.name)}::text = ${literal}`}`
+            )
+            .map((part) => `(${part})`)
+            .join(" + ")
+          return counts(query, { rows: sql }).pipe(
+            Effect.map(({ rows = 0 }) => ({ breaking: rows > 0, details: { rows }, message: `${rows} row(s) hold '${value}'` }))
+          )
+        }
+        default:
+          return Effect.succeed(undefined)
+      }
+    }
+
+    const refined = yield* Effect.forEach(findings, (f) =>
+      decide(f).pipe(
+        Effect.map((verdict): Finding => {
+          if (verdict === undefined) return isDataAware(f.rule) ? { ...f, details: { ...f.details, checked: false } } : f
+          const severity: Severity = verdict.breaking ? "breaking" : "hazard"
+          return {
+            ...f,
+            severity,
+            message: `${f.message}: ${verdict.message} on the target`,
+            details: { ...f.details, checked: true, ...verdict.details }
+          }
+        })
+      )
+    )
+    const behind = yield* sequencesBehind(source, target, query, options?.exclude ?? [])
+    return sortFindings([...refined, ...behind])
+  })
+
+const DATA_AWARE = new Set<string>([
+  "not-null-added",
+  "unique-added",
+  "unique-changed",
+  "unique-index-added",
+  "primary-key-added",
+  "primary-key-changed",
+  "check-added",
+  "check-changed",
+  "foreign-key-added",
+  "foreign-key-changed",
+  "enum-value-removed",
+  "enum-value-renamed"
+])
+
+/** Does the data decide this rule id's severity? */
+export const isDataAware = (rule: string): boolean => DATA_AWARE.has(driftRuleName(rule) ?? "")
+
+const NEXTVAL = /^nextval\('(.+)'::regclass\)$/
+
+/** `drift/sequence-behind-column` for every TARGET sequence whose next value is not above max(column). */
+const sequencesBehind = (source: Catalog, target: Catalog, query: Query, exclude: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const excluded = (schema: string, name: string) =>
+      exclude.some((p) => (!p.includes(".") && matchesGlob(p, schema)) || matchesTableGlob(p, schema, name))
+    const sequenceByText = new Map(target.sequences.map((s) => [`${pgName(s.schema)}.${pgName(s.name)}`, s]))
+    const uses = target.tables
+      .filter((t) => t.partitionOf === null && !excluded(t.schema, t.name) && source.tables.some((s) => s.schema === t.schema && s.name === t.name))
+      .flatMap((t) =>
+        t.columns.flatMap((c) => {
+          const fromDefault = c.default === null ? undefined : sequenceByText.get(NEXTVAL.exec(c.default)?.[1] ?? "")
+          const owned = target.sequences.find(
+            (s) => s.ownedBy !== null && s.ownedBy.schema === t.schema && s.ownedBy.table === t.name && s.ownedBy.column === c.name
+          )
+          const sequence = fromDefault ?? owned
+          return sequence === undefined || BigInt(sequence.increment) <= 0n || !/^(smallint|integer|bigint)$/.test(c.type)
+            ? []
+            : [{ table: t, column: c, sequence }]
+        })
+      )
+    if (uses.length === 0) return []
+    const rows = yield* query(
+      uses
+        .map(
+          ({ table, column, sequence }, i) =>
+            `SELECT ${i} AS i, (SELECT CASE WHEN is_called THEN last_value + ${sequence.increment} ELSE last_value END FROM ${tableKey(sequence.schema, sequence.name)})::text AS next, (SELECT max(${quoteIdent(column.name)}) FROM ${tableKey(table.schema, table.name)})::text AS max`
+        )
+        .join(" UNION ALL ")
+    )
+    return rows.flatMap((row) => {
+      const use = uses[Number(row["i"])]
+      const [next, max] = [row["next"], row["max"]]
+      if (use === undefined || typeof next !== "string" || typeof max !== "string" || BigInt(next) > BigInt(max)) return []
+      const { table, column, sequence } = use
+      const columnPath = `${table.schema}.${table.name}.${column.name}`
+      return [
+        finding({
+          rule: driftRule("sequence-behind-column"),
+          severity: DRIFT_RULES["sequence-behind-column"].severity,
+          object: { kind: "sequence", schema: sequence.schema, name: sequence.name },
+          before: `feeds ${columnPath}`,
+          after: null,
+          message: `sequence ${sequence.schema}.${sequence.name} would hand out ${next}, but max(${columnPath}) is ${max}: inserts collide`,
+          hint: DRIFT_RULES["sequence-behind-column"].hint,
+          details: { next, max, column: columnPath }
+        })
+      ]
+    })
+  })
+
+/** An identifier as `regclass` output prints it: bare when plain lower case, quoted otherwise. */
+const pgName = (name: string) => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name))
