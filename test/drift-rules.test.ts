@@ -467,7 +467,7 @@ describe("drift without changes, renames, order", () => {
     expect(renamed[0]).toMatchObject({ severity: "breaking", before: "public.actor", after: "public.performer", details: { from: "public.actor", to: "public.performer" } })
     expect(renamed[0]?.details?.["confidence"]).toBeGreaterThanOrEqual(0.85)
     const rules = new Set(findings.map((f) => f.rule))
-    for (const rule of ["table-dropped", "table-added", "foreign-key-changed", "index-changed", "trigger-changed", "primary-key-changed"]) {
+    for (const rule of ["table-dropped", "table-added", "foreign-key-changed", "index-changed", "trigger-changed", "primary-key-changed", "view-definition-changed"]) {
       expect(rules.has(`drift/${rule}`), rule).toBe(false)
     }
   })

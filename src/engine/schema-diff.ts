@@ -400,19 +400,17 @@ const tableConfidence = (t: Table, s: Table): number => {
   return 0.9 * (union === 0 ? 0 : common / union) + 0.1 * nameSimilarity(t.name, s.name)
 }
 
-const columnConfidence = (t: Column, s: Column, targetTable: Table, sourceTable: Table, renames: ReadonlyMap<string, string>): number => {
+const columnConfidence = (t: Column, s: Column, targetTable: Table, sourceTable: Table): number => {
   if (t.type !== s.type) return 0
   const previous = (table: Table, column: Column) => table.columns[table.columns.indexOf(column) - 1]?.name ?? ""
-  const previousT = previous(targetTable, t)
-  const mappedPrevious = renames.get(previousT) ?? previousT
   const position =
-    t.attnum === s.attnum || mappedPrevious === previous(sourceTable, s) ? 1 : Math.abs(t.attnum - s.attnum) <= 2 ? 0.5 : 0
+    t.attnum === s.attnum || previous(targetTable, t) === previous(sourceTable, s) ? 1 : Math.abs(t.attnum - s.attnum) <= 2 ? 0.5 : 0
   return 0.4 + (t.notNull === s.notNull ? 0.2 : 0) + (t.default === s.default ? 0.2 : 0) + 0.2 * position
 }
 
 const pairTable = (t: Table, s: Table): TablePair => {
   const columns = pair(t.columns, s.columns, (c) => c.name)
-  const renamedColumns = matchRenames(columns.dropped, columns.added, (a, b) => columnConfidence(a, b, t, s, new Map()))
+  const renamedColumns = matchRenames(columns.dropped, columns.added, (a, b) => columnConfidence(a, b, t, s))
   const columnRenames = new Map(renamedColumns.map((r) => [r.target.name, r.source.name]))
   return {
     target: t,
@@ -625,6 +623,23 @@ class SchemaDiff {
     return this.tableRenames.get(key) ?? key
   }
 
+  /**
+   * TARGET's deparsed text with renamed tables under their SOURCE names: qualified references
+   * (`public.actor`) and unaliased column qualifiers (`actor.first_name`), as a view prints them.
+   */
+  followTableRenames(text: string): string {
+    let out = text
+    for (const to of this.tableRenames.values()) {
+      const [fromPair, toPair] = [this.pairs.get(to)?.target, this.pairs.get(to)?.source]
+      if (fromPair === undefined || toPair === undefined) continue
+      const boundary = (pattern: string) => new RegExp(`(?<![\\w$".])${pattern}(?![\\w$"])`, "g")
+      out = out
+        .replace(boundary(escapeRegExp(`${pgIdent(fromPair.schema)}.${pgIdent(fromPair.name)}`)), `${pgIdent(toPair.schema)}.${pgIdent(toPair.name)}`)
+        .replace(boundary(`${escapeRegExp(pgIdent(fromPair.name))}(?=\\.)`), pgIdent(toPair.name))
+    }
+    return out
+  }
+
   columns(p: TablePair) {
     const s = p.source
     for (const r of p.renamedColumns) {
@@ -701,7 +716,7 @@ class SchemaDiff {
       { kind: "exclusion constraint", list: (x: Table) => x.exclusionConstraints, added: "exclusion-added", changed: "exclusion-changed", dropped: "exclusion-dropped", notValid: null }
     ] as const
     for (const k of kinds) {
-      const { dropped, added, both } = pair(local(k.list(t)), local(k.list(s)), (c) => c.name, (c) => (c.definition === withoutNotValid(c.definition) ? withoutNotValid(substitute(c.definition, columnRenames)) : c.definition))
+      const { dropped, added, both } = pair(local(k.list(t)), local(k.list(s)), (c) => c.name, (c) => c.definition)
       for (const c of dropped) this.emit(k.dropped, object(k.kind, c), c.definition, null, `table ${table}: ${k.kind} ${c.name} dropped`)
       for (const c of added) {
         if (!c.validated && k.notValid !== null) this.emit(k.notValid, object(k.kind, c), null, c.definition, `table ${table}: ${k.kind} ${c.name} added NOT VALID: existing rows are not checked`)
@@ -883,7 +898,7 @@ class SchemaDiff {
       }
       this.comment(column(sc), tc.comment, sc.comment)
     }
-    const definitionT = Array.from(this.tableRenames).reduce((text, [from, to]) => text.replaceAll(from, to), t.definition)
+    const definitionT = this.followTableRenames(t.definition)
     if (columnChanges === 0 && (definitionT !== s.definition || t.materialized !== s.materialized)) {
       this.emit("view-definition-changed", object, t.definition, s.definition, `${name}: definition changed`)
     }
