@@ -21,10 +21,11 @@ import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml"
+import { LineCounter, parseDocument, type Document } from "yaml"
 import { findTable, type Catalog, type Column, type Table } from "./catalog.ts"
 import { didYouMean, matchesNamePattern, nameTokens } from "./column-names.ts"
 import { badInput, type HarnessError } from "./errors.ts"
+import { locateInYaml, yamlPathText } from "./yaml-locations.ts"
 
 // ---------------------------------------------------------------------------------------------
 // The file format
@@ -182,31 +183,9 @@ interface LoadedFile {
   readonly locate: (path: ReadonlyArray<PropertyKey>) => { readonly line: number; readonly column: number }
 }
 
-const entryPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.map((segment, i) => (typeof segment === "number" ? `[${segment}]` : i === 0 ? String(segment) : `.${String(segment)}`)).join("")
-
-/** The deepest node of `doc` along `path` (a map entry's key, a sequence's item), as line and column. */
-const locator =
-  (doc: Document, lineCounter: LineCounter) =>
-  (path: ReadonlyArray<PropertyKey>): { readonly line: number; readonly column: number } => {
-    let node: unknown = doc.contents
-    let offset = doc.contents?.range?.[0] ?? 0
-    for (const segment of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isScalar(item.key) && item.key.value === segment)
-        if (pair === undefined || !isScalar(pair.key)) break
-        offset = pair.key.range?.[0] ?? offset
-        node = pair.value
-      } else if (isSeq(node) && typeof segment === "number") {
-        const item: unknown = node.items[segment]
-        if (!isMap(item) && !isSeq(item) && !isScalar(item)) break
-        offset = item.range?.[0] ?? offset
-        node = item
-      } else break
-    }
-    const { line, col } = lineCounter.linePos(offset)
-    return { line, column: col }
-  }
+/** The line and column of the node at a path of `doc`. */
+const locator = (doc: Document, lineCounter: LineCounter) => (path: ReadonlyArray<PropertyKey>) =>
+  locateInYaml(doc, lineCounter, path)
 
 const readRuleFile = (path: string, namedBy: string) =>
   Effect.gen(function* () {
@@ -230,7 +209,7 @@ const readRuleFile = (path: string, namedBy: string) =>
       const lines = issues.map((issue) => {
         const issuePath = (issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))
         const { line, column } = locate(issuePath)
-        const where = issuePath.length === 0 ? "" : `${entryPath(issuePath)}: `
+        const where = issuePath.length === 0 ? "" : `${yamlPathText(issuePath)}: `
         // Optional fields are `T | undefined` to the Schema; a YAML author never writes undefined.
         const message = issue.message === "Expected no excess property" ? "unknown key" : issue.message.replace(/ \| undefined$/, "")
         // `masking_strategy: null` unquoted is YAML's null, not the strategy's name.
@@ -247,7 +226,7 @@ const readRuleFile = (path: string, namedBy: string) =>
     if (emptyMatches.length > 0) {
       const lines = emptyMatches.map((issuePath) => {
         const { line, column } = locate(issuePath)
-        return `${path}:${line}:${column}: ${entryPath(issuePath)}: needs at least one of names, types`
+        return `${path}:${line}:${column}: ${yamlPathText(issuePath)}: needs at least one of names, types`
       })
       return yield* Effect.fail(badInput(`invalid masking rules:\n${lines.join("\n")}`))
     }
@@ -311,7 +290,7 @@ const mergeChain = (
   const problems: Array<string> = []
   const at = (file: LoadedFile, path: ReadonlyArray<PropertyKey>) => {
     const { line, column } = file.locate(path)
-    return `${file.path}:${line}:${column}: ${entryPath(path)}`
+    return `${file.path}:${line}:${column}: ${yamlPathText(path)}`
   }
 
   // Root to nearest, so a nearer file's re-allowing of deterministic strategies can be refused.

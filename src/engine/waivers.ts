@@ -16,7 +16,8 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import { readFile } from "node:fs/promises"
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml"
+import { LineCounter, parseDocument } from "yaml"
+import { locateInYaml, yamlPathText } from "./yaml-locations.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import type { Finding } from "./findings.ts"
 
@@ -57,30 +58,6 @@ export interface WaiverSet {
   readonly waivers: ReadonlyArray<Waiver>
 }
 
-/** The node of `doc` at `path` (map keys, sequence indexes), or the deepest one that exists, as 1-based line and column. */
-const locate = (doc: Document, lineCounter: LineCounter, path: ReadonlyArray<PropertyKey>) => {
-  let node: unknown = doc.contents
-  let offset = doc.contents?.range?.[0] ?? 0
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === segment)
-      if (pair === undefined || !isScalar(pair.key)) break
-      offset = pair.key.range?.[0] ?? offset
-      node = pair.value
-    } else if (isSeq(node) && typeof segment === "number") {
-      const item: unknown = node.items[segment]
-      if (!isMap(item) && !isSeq(item) && !isScalar(item)) break
-      offset = item.range?.[0] ?? offset
-      node = item
-    } else break
-  }
-  const { line, col } = lineCounter.linePos(offset)
-  return { line, column: col }
-}
-
-const pathText = (path: ReadonlyArray<PropertyKey>) =>
-  path.map((segment, i) => (typeof segment === "number" ? `[${segment}]` : i === 0 ? String(segment) : `.${String(segment)}`)).join("")
-
 /** Parse and check a waiver file's text; `path` is only for messages. */
 export const parseWaivers = (text: string, path: string): Effect.Effect<WaiverSet, HarnessError> =>
   Effect.gen(function* () {
@@ -97,13 +74,13 @@ export const parseWaivers = (text: string, path: string): Effect.Effect<WaiverSe
       const lines = SchemaIssue.makeFormatterStandardSchemaV1()(decoded.failure.issue).issues.map((issue) => {
         const issuePath = (issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))
         const message = issue.message === "Expected no excess property" ? "unknown key" : issue.message
-        const { line, column } = locate(doc, lineCounter, issuePath)
-        return `${path}:${line}:${column}: ${issuePath.length === 0 ? "" : `${pathText(issuePath)}: `}${message}`
+        const { line, column } = locateInYaml(doc, lineCounter, issuePath)
+        return `${path}:${line}:${column}: ${issuePath.length === 0 ? "" : `${yamlPathText(issuePath)}: `}${message}`
       })
       return yield* badInput(`invalid waiver file (expected waivers: [{ fingerprint, reason, expires }]):\n${lines.join("\n")}`)
     }
     const waivers = decoded.success.waivers.map(
-      (entry, index): Waiver => ({ ...entry, at: `${path}:${locate(doc, lineCounter, ["waivers", index]).line}` })
+      (entry, index): Waiver => ({ ...entry, at: `${path}:${locateInYaml(doc, lineCounter, ["waivers", index]).line}` })
     )
     const firstAt = new Map<string, string>()
     const duplicates: Array<string> = []
