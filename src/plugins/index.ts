@@ -3,6 +3,7 @@
  * of their names. Each is written through the public plugin API only, as a user's would be.
  */
 import type { Plugin } from "../engine/plugin.ts"
+import gateDrift from "./gate-drift.ts"
 import maskDateShift from "./mask-date-shift.ts"
 import maskEmail from "./mask-email.ts"
 import maskFaker from "./mask-faker.ts"
@@ -28,5 +29,6 @@ export const builtinPlugins: ReadonlyArray<Plugin> = [
   maskNoise,
   maskRegexReplace,
   maskJson,
-  maskKeep
+  maskKeep,
+  gateDrift
 ] as ReadonlyArray<Plugin>
