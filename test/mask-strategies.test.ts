@@ -78,7 +78,7 @@ describe("option errors name the option", () => {
   })
 
   it("the unknown-key check does not depend on the host's parse options", () => {
-    for (const plugin of builtinPlugins) {
+    for (const plugin of builtinPlugins.filter((p) => p.kind === "mask")) {
       const raw = { surely_not_an_option: 1 }
       expect(() => strategy(plugin.name, raw), plugin.name).toThrow(/surely_not_an_option/)
     }
