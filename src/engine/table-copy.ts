@@ -200,7 +200,7 @@ export const copyTable = (
     const rows = (
       split
         ? framed(BINARY_HEADER).pipe(
-            Stream.concat(Stream.mergeAll(spec.sourceCopySql.map((_, i) => rangeStream(i)), { concurrency: "unbounded" })),
+            Stream.concat(Stream.mergeAll(spec.sourceCopySql.map((_, i) => rangeStream(i)), { concurrency: "unbounded", bufferSize: 2 })),
             Stream.concat(framed(BINARY_TRAILER))
           )
         : rangeStream(0)
