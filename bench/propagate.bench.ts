@@ -288,7 +288,7 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
       invocation: (source, target) => ({
         // The same Node flags as the installed bin (bin/db-harness.js) and the npm scripts.
         command: process.execPath,
-        args: ["--max-semi-space-size=2", "src/cli/main.ts", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
+        args: ["--max-semi-space-size=1", "src/cli/main.ts", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
       })
     },
     {
@@ -297,7 +297,7 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
       invocation: (source, target) => ({
         command: process.execPath,
         args: [
-          "--max-semi-space-size=2",
+          "--max-semi-space-size=1",
           "src/cli/main.ts",
           "propagate",
           source,
