@@ -21,11 +21,11 @@ import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
-import { LineCounter, parseDocument, type Document } from "yaml"
+import type { Document, LineCounter } from "yaml"
 import { findTable, type Catalog, type Column, type Table } from "./catalog.ts"
 import { didYouMean, matchesNamePattern, nameTokens } from "./column-names.ts"
 import { badInput, type HarnessError } from "./errors.ts"
-import { locateInYaml, yamlPathText } from "./yaml-locations.ts"
+import { locateInYaml, parseYaml, yamlPathText } from "./yaml-locations.ts"
 
 // ---------------------------------------------------------------------------------------------
 // The file format
@@ -194,14 +194,7 @@ const readRuleFile = (path: string, namedBy: string) =>
       catch: (cause) =>
         badInput(`${namedBy}cannot read masking rules ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, cause)
     })
-    const lineCounter = new LineCounter()
-    const doc = parseDocument(text, { lineCounter, prettyErrors: true })
-    const syntaxError = doc.errors[0]
-    if (syntaxError !== undefined) {
-      const at = syntaxError.linePos?.[0] ?? { line: 1, col: 1 }
-      const reason = syntaxError.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "")
-      return yield* Effect.fail(badInput(`${path}:${at.line}:${at.col}: YAML syntax error: ${reason}`))
-    }
+    const { doc, lineCounter } = yield* parseYaml(text, path)
     const locate = locator(doc, lineCounter)
     const decoded = Schema.decodeUnknownResult(RuleFile)(doc.toJS(), { errors: "all", onExcessProperty: "error" })
     if (decoded._tag === "Failure") {

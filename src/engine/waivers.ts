@@ -16,8 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import { readFile } from "node:fs/promises"
-import { LineCounter, parseDocument } from "yaml"
-import { locateInYaml, yamlPathText } from "./yaml-locations.ts"
+import { locateInYaml, parseYaml, yamlPathText } from "./yaml-locations.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import type { Finding } from "./findings.ts"
 
@@ -61,14 +60,7 @@ export interface WaiverSet {
 /** Parse and check a waiver file's text; `path` is only for messages. */
 export const parseWaivers = (text: string, path: string): Effect.Effect<WaiverSet, HarnessError> =>
   Effect.gen(function* () {
-    const lineCounter = new LineCounter()
-    const doc = parseDocument(text, { lineCounter, prettyErrors: true })
-    const syntaxError = doc.errors[0]
-    if (syntaxError !== undefined) {
-      const at = syntaxError.linePos?.[0] ?? { line: 1, col: 1 }
-      const reason = syntaxError.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "")
-      return yield* badInput(`${path}:${at.line}:${at.col}: YAML syntax error in the waiver file: ${reason}`)
-    }
+    const { doc, lineCounter } = yield* parseYaml(text, path, " in the waiver file")
     const decoded = Schema.decodeUnknownResult(WaiverFile)(doc.toJS(), { errors: "all", onExcessProperty: "error" })
     if (decoded._tag === "Failure") {
       const lines = SchemaIssue.makeFormatterStandardSchemaV1()(decoded.failure.issue).issues.map((issue) => {

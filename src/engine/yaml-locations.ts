@@ -3,7 +3,27 @@
  * sequence indexes (as a Schema issue reports it), and the path written the way a YAML author
  * reads it (`project_overrides[0].column`). Shared by every file db-harness reads from YAML.
  */
-import { isMap, isScalar, isSeq, type Document, type LineCounter } from "yaml"
+import * as Effect from "effect/Effect"
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml"
+import { badInput, type HarnessError } from "./errors.ts"
+
+/**
+ * Parse YAML text, keeping positions; a syntax error fails as `file:line:column: YAML syntax error
+ * <context>: reason` (`context` e.g. " in the waiver file", or empty).
+ */
+export const parseYaml = (
+  text: string,
+  path: string,
+  context = ""
+): Effect.Effect<{ readonly doc: Document; readonly lineCounter: LineCounter }, HarnessError> => {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true })
+  const syntaxError = doc.errors[0]
+  if (syntaxError === undefined) return Effect.succeed({ doc, lineCounter })
+  const at = syntaxError.linePos?.[0] ?? { line: 1, col: 1 }
+  const reason = syntaxError.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "")
+  return Effect.fail(badInput(`${path}:${at.line}:${at.col}: YAML syntax error${context}: ${reason}`))
+}
 
 /** The node of `doc` at `path`, or the deepest one that exists, as 1-based line and column. */
 export const locateInYaml = (
