@@ -18,7 +18,8 @@ import {
   type Catalog,
   type Table
 } from "../src/engine/catalog.ts"
-import { readCatalog } from "../src/engine/catalog-reader.ts"
+import pg from "pg"
+import { readCatalog, readCatalogAt } from "../src/engine/catalog-reader.ts"
 import { resolveEndpoint, sqlClientLayer } from "../src/engine/connection.ts"
 import { adminUrl, freshDatabase, loadPagila, runSql } from "./support/database.ts"
 
@@ -525,6 +526,83 @@ describe("catalog of 1,000 tables", () => {
       expect(catalog.tables.flatMap((t) => t.foreignKeys)).toHaveLength(750)
       expect(table(catalog, "t0005").foreignKeys[0]?.references).toEqual({ schema: "public", table: "t0004", columns: ["id"] })
       expect(referencingForeignKeys(catalog, { schema: "public", name: "t0004" })).toHaveLength(3)
+    })
+  )
+})
+
+describe("catalog: replica identity, publications, event triggers, snapshots", () => {
+  it.effect("reads replica identity, publications with column lists and row filters, and event triggers", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase("catalog_pub"))
+      yield* Effect.promise(() =>
+        runSql(
+          url,
+          `CREATE TABLE a (id integer PRIMARY KEY, code text NOT NULL, secret text);
+           CREATE UNIQUE INDEX a_code_key ON a (code);
+           ALTER TABLE a REPLICA IDENTITY USING INDEX a_code_key;
+           CREATE TABLE b (id integer PRIMARY KEY); ALTER TABLE b REPLICA IDENTITY FULL;
+           CREATE TABLE c (id integer); ALTER TABLE c REPLICA IDENTITY NOTHING;
+           CREATE PUBLICATION everything FOR ALL TABLES;
+           CREATE PUBLICATION warehouse FOR TABLE a (id, code) WHERE (id > 10), b WITH (publish = 'insert, delete', publish_via_partition_root = true);
+           COMMENT ON PUBLICATION warehouse IS 'to the warehouse';
+           CREATE FUNCTION guard() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+           CREATE EVENT TRIGGER no_drops ON sql_drop WHEN TAG IN ('DROP TABLE', 'ALTER TABLE') EXECUTE FUNCTION guard();
+           ALTER EVENT TRIGGER no_drops ENABLE ALWAYS;`
+        )
+      )
+      const catalog = yield* readAt(url)
+      expect(table(catalog, "a").replicaIdentity).toEqual({ kind: "index", index: "a_code_key" })
+      expect(table(catalog, "b").replicaIdentity).toEqual({ kind: "full", index: null })
+      expect(table(catalog, "c").replicaIdentity).toEqual({ kind: "nothing", index: null })
+      expect(catalog.publications).toEqual([
+        { name: "everything", owner: expect.any(String), allTables: true, operations: ["insert", "update", "delete", "truncate"], viaRoot: false, tables: [], comment: null },
+        {
+          name: "warehouse",
+          owner: expect.any(String),
+          allTables: false,
+          operations: ["insert", "delete"],
+          viaRoot: true,
+          tables: [
+            { schema: "public", table: "a", columns: ["id", "code"], rowFilter: "(id > 10)" },
+            { schema: "public", table: "b", columns: null, rowFilter: null }
+          ],
+          comment: "to the warehouse"
+        }
+      ])
+      expect(catalog.eventTriggers).toEqual([
+        {
+          name: "no_drops",
+          event: "sql_drop",
+          function: { schema: "public", name: "guard" },
+          enabled: "always",
+          tags: ["ALTER TABLE", "DROP TABLE"],
+          owner: expect.any(String),
+          comment: null
+        }
+      ])
+      // The model still round-trips through JSON.
+      expect(yield* decodeCatalog(JSON.parse(JSON.stringify(catalog)))).toEqual(catalog)
+    })
+  )
+
+  it.effect("readCatalogAt reads at an exported snapshot: a table created after it is not there", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.promise(() => freshDatabase("catalog_snap"))
+      yield* Effect.promise(() => runSql(url, "CREATE TABLE before_snapshot (id integer)"))
+      const holder = new pg.Client({ connectionString: url })
+      yield* Effect.promise(() => holder.connect())
+      try {
+        yield* Effect.promise(() => holder.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        const snapshot = (yield* Effect.promise(() => holder.query("SELECT pg_export_snapshot() AS id"))).rows[0].id as string
+        yield* Effect.promise(() => runSql(url, "CREATE TABLE after_snapshot (id integer)"))
+        const endpoint = yield* resolveEndpoint(url, {})
+        const atSnapshot = yield* readCatalogAt(snapshot).pipe(Effect.provide(sqlClientLayer(endpoint, "db-harness-test")))
+        const now = yield* readAt(url)
+        expect(atSnapshot.tables.map((t) => t.name)).toEqual(["before_snapshot"])
+        expect(now.tables.map((t) => t.name)).toEqual(["after_snapshot", "before_snapshot"])
+      } finally {
+        yield* Effect.promise(() => holder.end())
+      }
     })
   )
 })

@@ -133,6 +133,14 @@ const NOTE = `CREATE TABLE public.note (id integer PRIMARY KEY, body varchar(100
 const NOPK = `CREATE TABLE public.nopk (id integer, v text)`
 const V1 = `CREATE VIEW public.v AS SELECT actor_id, first_name FROM public.actor`
 const FN = (returns: string, body: string) => `CREATE FUNCTION public.f(x integer) RETURNS ${returns} LANGUAGE sql AS $$ ${body} $$`
+const PUB = `CREATE PUBLICATION pub FOR TABLE public.actor`
+const EVT = [
+  `CREATE FUNCTION public.evt() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$`,
+  `CREATE EVENT TRIGGER evt_guard ON ddl_command_end WHEN TAG IN ('DROP TABLE') EXECUTE FUNCTION public.evt()`
+]
+const DOMAIN = (constraint = "") => `CREATE DOMAIN public.pos AS integer ${constraint}; CREATE TABLE public.dm (id integer, p public.pos, q public.pos)`
+const DOMAIN_WITH_ARRAY = (constraint = "") => `CREATE DOMAIN public.pos AS integer ${constraint}; CREATE TABLE public.dm (id integer, p public.pos, ps public.pos[])`
+const BOOKING = `CREATE TABLE public.booking (id integer, during tstzrange)`
 const PARENT = `CREATE TABLE public.ev (id integer, at date) PARTITION BY RANGE (id)`
 
 const CASES: ReadonlyArray<Case> = [
@@ -390,6 +398,37 @@ const CASES: ReadonlyArray<Case> = [
   fires("comment changed", "comment-changed", { source: "COMMENT ON TABLE actor IS 'people on screen'", options: { includeComments: true } }),
   fires("column comment changed", "comment-changed", { source: "COMMENT ON COLUMN actor.first_name IS 'given name'", options: { includeComments: true }, path: "public.actor.first_name" }),
   misses("comment changed, comments not compared", "comment-changed", { source: "COMMENT ON TABLE actor IS 'people on screen'" }),
+  // replica identity, publications, event triggers
+  fires("replica identity made FULL", "replica-identity-changed", { source: "ALTER TABLE actor REPLICA IDENTITY FULL", path: "public.actor" }),
+  misses("replica identity index renamed only", "replica-identity-changed", {
+    both: "CREATE UNIQUE INDEX actor_ri ON actor (actor_id); ALTER TABLE actor REPLICA IDENTITY USING INDEX actor_ri",
+    source: "ALTER INDEX actor_ri RENAME TO actor_ri2"
+  }),
+  fires("replica identity moved to another index", "replica-identity-changed", {
+    both: "CREATE UNIQUE INDEX actor_ri ON actor (actor_id); CREATE UNIQUE INDEX actor_ri_names ON actor (actor_id, last_update)",
+    source: "ALTER TABLE actor REPLICA IDENTITY USING INDEX actor_ri_names",
+    target: "ALTER TABLE actor REPLICA IDENTITY USING INDEX actor_ri"
+  }),
+  fires("publication added", "publication-added", { source: PUB, path: "pub" }),
+  misses("publication on both", "publication-added", { both: PUB }),
+  fires("publication dropped", "publication-dropped", { target: PUB }),
+  misses("publication only on SOURCE is no drop", "publication-dropped", { source: PUB }),
+  fires("publication gains a table", "publication-changed", { both: PUB, source: "ALTER PUBLICATION pub ADD TABLE public.film" }),
+  fires("publication gains a row filter", "publication-changed", { both: PUB, source: "ALTER PUBLICATION pub SET TABLE public.actor WHERE (actor_id > 10)" }),
+  fires("publication stops publishing deletes", "publication-changed", { both: PUB, source: "ALTER PUBLICATION pub SET (publish = 'insert, update')" }),
+  misses("publication unchanged", "publication-changed", { both: PUB, source: "COMMENT ON PUBLICATION pub IS 'cdc'" }),
+  fires("event trigger added", "event-trigger-added", { source: EVT, path: "evt_guard" }),
+  misses("event trigger on both", "event-trigger-added", { both: EVT }),
+  fires("event trigger dropped", "event-trigger-dropped", { target: EVT }),
+  misses("event trigger only on SOURCE is no drop", "event-trigger-dropped", { source: EVT }),
+  fires("event trigger disabled", "event-trigger-changed", { both: EVT, source: "ALTER EVENT TRIGGER evt_guard DISABLE" }),
+  misses("event trigger unchanged", "event-trigger-changed", { both: EVT, source: "COMMENT ON EVENT TRIGGER evt_guard IS 'guard'" }),
+  fires("publication owner changed (opt-in)", "owner-changed", { both: PUB, source: `ALTER PUBLICATION pub OWNER TO ${ROLE}`, options: { includeOwners: true }, path: "pub" }),
+  fires("schema GRANT revoked (opt-in)", "privilege-revoked", { both: "CREATE SCHEMA extra", target: "GRANT USAGE ON SCHEMA extra TO PUBLIC", options: { includePrivileges: true }, path: "extra.PUBLIC" }),
+  fires("sequence owner changed (opt-in)", "owner-changed", { source: `ALTER SEQUENCE actor_actor_id_seq OWNER TO ${ROLE}`, options: { includeOwners: true }, path: "public.actor_actor_id_seq" }),
+  fires("function GRANT revoked (opt-in)", "privilege-revoked", { target: "GRANT EXECUTE ON FUNCTION last_day(timestamptz) TO " + ROLE, options: { includePrivileges: true } }),
+  fires("view comment changed (opt-in)", "comment-changed", { source: "COMMENT ON VIEW actor_info IS 'who played what'", options: { includeComments: true }, path: "public.actor_info" }),
+  fires("enum comment changed (opt-in)", "comment-changed", { source: "COMMENT ON TYPE mpaa_rating IS 'ratings'", options: { includeComments: true }, path: "public.mpaa_rating" }),
   // exclusion
   misses("excluded table", "column-dropped", { source: "ALTER TABLE actor DROP COLUMN last_update", options: { exclude: ["actor"] } }),
   misses("excluded schema", "table-dropped", { target: "CREATE SCHEMA scratch; CREATE TABLE scratch.t (id int)", options: { exclude: ["scratch"] } }),
@@ -413,7 +452,20 @@ const DATA_CASES: ReadonlyArray<Case> = [
   fires("enum value removed, TARGET uses it", "enum-value-removed", { source: "CREATE TYPE mood AS ENUM ('happy', 'sad'); CREATE TABLE feeling (id int, m mood, ms mood[])", target: "CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh'); CREATE TABLE feeling (id int, m mood, ms mood[]); INSERT INTO feeling VALUES (1, 'meh', NULL), (2, 'happy', '{meh}')", data: true, severity: "breaking", details: { rows: 2 } }),
   fires("enum value removed, TARGET does not use it", "enum-value-removed", { source: "CREATE TYPE mood AS ENUM ('happy', 'sad'); CREATE TABLE feeling (id int, m mood, ms mood[])", target: "CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh'); CREATE TABLE feeling (id int, m mood, ms mood[]); INSERT INTO feeling VALUES (1, 'happy', '{sad}')", data: true, severity: "hazard", details: { rows: 0 } }),
   fires("sequence behind max(column) on TARGET", "sequence-behind-column", { target: "INSERT INTO actor (actor_id, first_name, last_name) VALUES (500, 'a', 'b')", data: true, path: "public.actor_actor_id_seq", details: { max: "500" } }),
-  misses("sequence ahead of max(column) on TARGET", "sequence-behind-column", { target: "INSERT INTO actor (first_name, last_name) VALUES ('a', 'b')", data: true })
+  misses("sequence ahead of max(column) on TARGET", "sequence-behind-column", { target: "INSERT INTO actor (first_name, last_name) VALUES ('a', 'b')", data: true }),
+  fires("varchar narrowed, TARGET has a longer value", "column-type-narrowed", { both: NOTE, source: "ALTER TABLE note ALTER body TYPE varchar(5)", target: "INSERT INTO note (id, body) VALUES (1, 'abcdefgh'), (2, 'abc'), (3, NULL)", data: true, severity: "breaking", details: { values: 1 } }),
+  fires("varchar narrowed, TARGET values fit", "column-type-narrowed", { both: NOTE, source: "ALTER TABLE note ALTER body TYPE varchar(5)", target: "INSERT INTO note (id, body) VALUES (1, 'abc'), (2, NULL)", data: true, severity: "hazard", details: { values: 0 } }),
+  fires("bigint narrowed to integer, TARGET has a big value", "column-type-narrowed", { both: NOTE, source: "ALTER TABLE note ALTER qty TYPE integer", target: "INSERT INTO note (id, qty) VALUES (1, 3000000000), (2, 7)", data: true, severity: "breaking", details: { values: 1 } }),
+  fires("numeric narrowed, TARGET values fit", "column-type-narrowed", { both: NOTE, source: "ALTER TABLE note ALTER price TYPE numeric(8,2)", target: "INSERT INTO note (id, price) VALUES (1, 123456.78)", data: true, severity: "hazard", details: { values: 0 } }),
+  fires("domain check added, TARGET values fail it (in two columns)", "domain-constraint-added", { source: DOMAIN("CONSTRAINT pos_check CHECK (VALUE > 0)"), target: [DOMAIN(), "INSERT INTO dm VALUES (1, -1, 2), (2, 5, -3), (3, NULL, 1)"], data: true, severity: "breaking", details: { values: 2 } }),
+  fires("domain check added, TARGET values pass it (NULL passes)", "domain-constraint-added", { source: DOMAIN("CONSTRAINT pos_check CHECK (VALUE > 0)"), target: [DOMAIN(), "INSERT INTO dm VALUES (1, 1, 2), (2, NULL, NULL)"], data: true, severity: "hazard", details: { values: 0 } }),
+  fires("domain check added while an array of the domain exists: fails whatever the data", "domain-constraint-added", { source: DOMAIN_WITH_ARRAY("CONSTRAINT pos_check CHECK (VALUE > 0)"), target: [DOMAIN_WITH_ARRAY(), "INSERT INTO dm VALUES (1, 1, '{1}')"], data: true, severity: "breaking", details: { arrayColumns: ["public.dm.ps"] } }),
+  fires("domain made NOT NULL, TARGET holds NULL", "domain-not-null-added", { source: DOMAIN("NOT NULL"), target: [DOMAIN(), "INSERT INTO dm VALUES (1, NULL, 1), (2, 3, 4)"], data: true, severity: "breaking", details: { values: 1 } }),
+  fires("domain made NOT NULL, TARGET holds none", "domain-not-null-added", { source: DOMAIN("NOT NULL"), target: [DOMAIN(), "INSERT INTO dm VALUES (2, 3, 4)"], data: true, severity: "hazard", details: { values: 0 } }),
+  fires("equality exclusion added, TARGET has a conflicting pair", "exclusion-added", { both: NOTE, source: "ALTER TABLE note ADD CONSTRAINT note_excl EXCLUDE USING btree (qty WITH =)", target: "INSERT INTO note (id, qty) VALUES (1, 5), (2, 5), (3, 6), (4, NULL), (5, NULL)", data: true, severity: "breaking", details: { conflicts: 1 } }),
+  fires("equality exclusion added, TARGET has none", "exclusion-added", { both: NOTE, source: "ALTER TABLE note ADD CONSTRAINT note_excl EXCLUDE USING btree (qty WITH =)", target: "INSERT INTO note (id, qty) VALUES (1, 5), (2, 6)", data: true, severity: "hazard", details: { conflicts: 0 } }),
+  fires("overlap exclusion added, TARGET has overlapping ranges", "exclusion-added", { both: BOOKING, source: "ALTER TABLE booking ADD CONSTRAINT booking_no_overlap EXCLUDE USING gist (during WITH &&)", target: "INSERT INTO booking VALUES (1, '[2026-01-01,2026-01-05)'), (2, '[2026-01-04,2026-01-06)'), (3, '[2026-01-06,2026-01-07)')", data: true, severity: "breaking", details: { conflicts: 1 } }),
+  fires("overlap exclusion added, TARGET ranges only touch", "exclusion-added", { both: BOOKING, source: "ALTER TABLE booking ADD CONSTRAINT booking_no_overlap EXCLUDE USING gist (during WITH &&)", target: "INSERT INTO booking VALUES (1, '[2026-01-01,2026-01-05)'), (2, '[2026-01-05,2026-01-06)')", data: true, severity: "hazard", details: { conflicts: 0 } })
 ]
 
 const check = async (c: Case) => {

@@ -21,6 +21,7 @@ import type {
   DomainType,
   ForeignKey,
   Grant,
+  PublishedTable,
   Index,
   Policy,
   ReferentialAction,
@@ -75,6 +76,9 @@ SELECT c.oid AS relid, n.nspname::text AS schema, c.relname::text AS name, c.rel
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
        c.reltuples::float8 AS row_estimate,
        c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
+       c.relreplident::text AS replica_identity,
+       (SELECT ic.relname::text FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid
+         WHERE ix.indrelid = c.oid AND ix.indisreplident) AS replica_index,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
        ${grants("coalesce(c.relacl, acldefault('r', c.relowner))")} AS privileges,
        ds.description AS comment
@@ -248,6 +252,64 @@ type Nullable<A> = A | null
 interface MetaRow { readonly database: string; readonly server_version: number }
 interface SchemaRow { readonly name: string; readonly owner: string; readonly privileges: ReadonlyArray<Grant>; readonly comment: Nullable<string> }
 interface ExtensionRow { readonly name: string; readonly version: string; readonly schema: string }
+// Publications: the tables come from pg_publication_tables (which also expands FOR TABLES IN
+// SCHEMA); its row filter and the relation's column list exist from PostgreSQL 15 on, so they
+// are read through to_jsonb and are simply null on older servers.
+const PUBLICATIONS = `
+SELECT p.pubname::text AS name, pg_get_userbyid(p.pubowner)::text AS owner, p.puballtables AS all_tables,
+       p.pubinsert AS publish_insert, p.pubupdate AS publish_update, p.pubdelete AS publish_delete,
+       p.pubtruncate AS publish_truncate, p.pubviaroot AS via_root, ds.description AS comment,
+       CASE WHEN p.puballtables THEN '[]'::json ELSE (
+         SELECT coalesce(json_agg(json_build_object(
+                  'schema', t.j ->> 'schemaname', 'table', t.j ->> 'tablename',
+                  'columns', CASE WHEN EXISTS (
+                      SELECT FROM pg_publication_rel pr
+                       WHERE pr.prpubid = p.oid AND pr.prrelid = format('%I.%I', t.j ->> 'schemaname', t.j ->> 'tablename')::regclass
+                         AND to_jsonb(pr) ->> 'prattrs' IS NOT NULL)
+                    THEN t.j -> 'attnames' END,
+                  'rowFilter', t.j ->> 'rowfilter')
+                ORDER BY t.j ->> 'schemaname' COLLATE "C", t.j ->> 'tablename' COLLATE "C"), '[]'::json)
+           FROM (SELECT to_jsonb(pt) AS j FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) t)
+       END AS tables
+FROM pg_publication p
+${describedBy("pg_publication", "p.oid")}
+ORDER BY p.pubname COLLATE "C"`
+
+const EVENT_TRIGGERS = `
+SELECT ev.evtname::text AS name, ev.evtevent::text AS event, fn.nspname::text AS function_schema,
+       f.proname::text AS function_name, ev.evtenabled::text AS enabled,
+       ARRAY(SELECT x FROM unnest(coalesce(ev.evttags, '{}'::text[])) x ORDER BY x COLLATE "C") AS tags,
+       pg_get_userbyid(ev.evtowner)::text AS owner, ds.description AS comment
+FROM pg_event_trigger ev
+JOIN pg_proc f ON f.oid = ev.evtfoid
+JOIN pg_namespace fn ON fn.oid = f.pronamespace
+${describedBy("pg_event_trigger", "ev.oid")}
+WHERE ${notExtensionMember("pg_event_trigger", "ev.oid")}
+ORDER BY ev.evtname COLLATE "C"`
+
+interface PublicationRow {
+  readonly name: string
+  readonly owner: string
+  readonly all_tables: boolean
+  readonly publish_insert: boolean
+  readonly publish_update: boolean
+  readonly publish_delete: boolean
+  readonly publish_truncate: boolean
+  readonly via_root: boolean
+  readonly comment: Nullable<string>
+  readonly tables: ReadonlyArray<PublishedTable>
+}
+interface EventTriggerRow {
+  readonly name: string
+  readonly event: string
+  readonly function_schema: string
+  readonly function_name: string
+  readonly enabled: string
+  readonly tags: ReadonlyArray<string>
+  readonly owner: string
+  readonly comment: Nullable<string>
+}
+
 interface RelationRow {
   readonly relid: number
   readonly schema: string
@@ -261,6 +323,8 @@ interface RelationRow {
   readonly row_estimate: number
   readonly row_security: boolean
   readonly force_row_security: boolean
+  readonly replica_identity: string
+  readonly replica_index: Nullable<string>
   readonly view_definition: Nullable<string>
   readonly privileges: ReadonlyArray<Grant>
   readonly comment: Nullable<string>
@@ -494,6 +558,9 @@ const TRIGGER_INSTEAD = 1 << 6
 
 const TRIGGER_ENABLED = { O: "origin", A: "always", R: "replica", D: "disabled" } as const
 
+/** pg_class.relreplident. */
+const REPLICA_IDENTITY = { d: "default", n: "nothing", f: "full", i: "index" } as const
+
 const toTrigger = (row: TriggerRow): Trigger => {
   const events: Array<Trigger["events"][number]> = []
   if (row.type & TRIGGER_INSERT) events.push("INSERT")
@@ -586,15 +653,23 @@ const catalogReadFailed = (error: SqlError.SqlError) =>
   })
 
 /** Read the whole schema of the database behind the `SqlClient`, at one instant. */
-export const readCatalog: Effect.Effect<Catalog, HarnessError, SqlClient.SqlClient> = Effect.gen(function* () {
+export const readCatalog: Effect.Effect<Catalog, HarnessError, SqlClient.SqlClient> = Effect.suspend(() => readCatalogAt(undefined))
+
+/**
+ * Read the schema at an exported snapshot (`pg_export_snapshot()` of a transaction still open),
+ * so the catalog and that transaction's queries see the same instant; a fresh one without it.
+ */
+export const readCatalogAt = (snapshotId: string | undefined): Effect.Effect<Catalog, HarnessError, SqlClient.SqlClient> => Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const query = <A extends object>(text: string) => sql.unsafe<A>(text)
+  const atSnapshot: Effect.Effect<unknown, SqlError.SqlError> =
+    snapshotId === undefined ? Effect.void : sql.unsafe(`SET TRANSACTION SNAPSHOT '${snapshotId.replaceAll("'", "''")}'`)
   // Deparsed text must not depend on the session: with an empty search_path every name outside
   // pg_catalog is schema-qualified (as pg_dump does), and constants such as timestamptz partition
   // bounds print the same in UTC whatever the server's TimeZone.
   const queries = Effect.andThen(
-    sql`SELECT set_config('search_path', '', true), set_config('TimeZone', 'UTC', true),
-               set_config('DateStyle', 'ISO, MDY', true), set_config('IntervalStyle', 'postgres', true)`,
+    Effect.andThen(atSnapshot, sql`SELECT set_config('search_path', '', true), set_config('TimeZone', 'UTC', true),
+               set_config('DateStyle', 'ISO, MDY', true), set_config('IntervalStyle', 'postgres', true)`),
     Effect.all(
       {
         meta: query<MetaRow>(META),
@@ -608,7 +683,9 @@ export const readCatalog: Effect.Effect<Catalog, HarnessError, SqlClient.SqlClie
         policies: query<PolicyRow>(POLICIES),
         sequences: query<SequenceRow>(SEQUENCES),
         routines: query<RoutineRow>(ROUTINES),
-        types: query<TypeRow>(TYPES)
+        types: query<TypeRow>(TYPES),
+        publications: query<PublicationRow>(PUBLICATIONS),
+        eventTriggers: query<EventTriggerRow>(EVENT_TRIGGERS)
       }
     )
   )
@@ -639,6 +716,10 @@ export const readCatalog: Effect.Effect<Catalog, HarnessError, SqlClient.SqlClie
       rowEstimate: row.row_estimate,
       rowSecurity: row.row_security,
       forceRowSecurity: row.force_row_security,
+      replicaIdentity: {
+        kind: REPLICA_IDENTITY[row.replica_identity as keyof typeof REPLICA_IDENTITY] ?? "default",
+        index: row.replica_identity === "i" ? row.replica_index : null
+      },
       columns: columns.get(row.relid) ?? [],
       primaryKey: primaryKey === undefined ? null : toConstraint(columnName)(primaryKey),
       uniqueConstraints: constraintsOf(row.relid, "u").map(toConstraint(columnName)),
@@ -682,6 +763,24 @@ export const readCatalog: Effect.Effect<Catalog, HarnessError, SqlClient.SqlClie
     domains: rows.types.filter((row) => row.typtype === "d").map(toDomain),
     compositeTypes: rows.types
       .filter((row) => row.typtype === "c")
-      .map((row) => ({ schema: row.schema, name: row.name, attributes: columns.get(row.relid) ?? [], comment: row.comment }))
+      .map((row) => ({ schema: row.schema, name: row.name, attributes: columns.get(row.relid) ?? [], comment: row.comment })),
+    publications: rows.publications.map((row) => ({
+      name: row.name,
+      owner: row.owner,
+      allTables: row.all_tables,
+      operations: (["insert", "update", "delete", "truncate"] as const).filter((op) => row[`publish_${op}`]),
+      viaRoot: row.via_root,
+      tables: row.tables,
+      comment: row.comment
+    })),
+    eventTriggers: rows.eventTriggers.map((row) => ({
+      name: row.name,
+      event: row.event,
+      function: { schema: row.function_schema, name: row.function_name },
+      enabled: TRIGGER_ENABLED[row.enabled as keyof typeof TRIGGER_ENABLED] ?? "origin",
+      tags: row.tags,
+      owner: row.owner,
+      comment: row.comment
+    }))
   }
 }).pipe(Effect.mapError(catalogReadFailed), Effect.withSpan("readCatalog"))

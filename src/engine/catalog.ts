@@ -143,6 +143,17 @@ export const Policy = Schema.Struct({
 })
 export type Policy = typeof Policy.Type
 
+/**
+ * What logical replication and CDC tools get of a row's old version on UPDATE and DELETE
+ * (ALTER TABLE ... REPLICA IDENTITY): the primary key (`default`), `nothing`, the whole row
+ * (`full`), or the columns of a unique `index` (named).
+ */
+export const ReplicaIdentity = Schema.Struct({
+  kind: Schema.Literals(["default", "nothing", "full", "index"]),
+  index: Schema.NullOr(Schema.String)
+})
+export type ReplicaIdentity = typeof ReplicaIdentity.Type
+
 export const Table = Schema.Struct({
   schema: Schema.String,
   name: Schema.String,
@@ -157,6 +168,7 @@ export const Table = Schema.Struct({
   rowEstimate: Schema.Number,
   rowSecurity: Schema.Boolean,
   forceRowSecurity: Schema.Boolean,
+  replicaIdentity: ReplicaIdentity,
   columns: Schema.Array(Column),
   primaryKey: Schema.NullOr(Constraint),
   uniqueConstraints: Schema.Array(Constraint),
@@ -263,6 +275,45 @@ export type CompositeType = typeof CompositeType.Type
 export const Extension = Schema.Struct({ name: Schema.String, version: Schema.String, schema: Schema.String })
 export type Extension = typeof Extension.Type
 
+/** A table as a publication publishes it: all columns (`columns` null) or a list, and an optional row filter. */
+export const PublishedTable = Schema.Struct({
+  schema: Schema.String,
+  table: Schema.String,
+  columns: Schema.NullOr(Schema.Array(Schema.String)),
+  rowFilter: Schema.NullOr(Schema.String)
+})
+export type PublishedTable = typeof PublishedTable.Type
+
+/** A logical-replication publication (CREATE PUBLICATION): what subscribers and CDC receive. */
+export const Publication = Schema.Struct({
+  name: Schema.String,
+  owner: Schema.String,
+  /** FOR ALL TABLES: then `tables` is empty. */
+  allTables: Schema.Boolean,
+  /** Published operations, in the order insert, update, delete, truncate. */
+  operations: Schema.Array(Schema.Literals(["insert", "update", "delete", "truncate"])),
+  /** publish_via_partition_root. */
+  viaRoot: Schema.Boolean,
+  /** The tables it publishes (explicitly or through FOR TABLES IN SCHEMA), sorted. */
+  tables: Schema.Array(PublishedTable),
+  comment: Schema.NullOr(Schema.String)
+})
+export type Publication = typeof Publication.Type
+
+/** A database-wide event trigger (CREATE EVENT TRIGGER): runs a function on DDL events. */
+export const EventTrigger = Schema.Struct({
+  name: Schema.String,
+  /** `ddl_command_start`, `ddl_command_end`, `sql_drop`, `table_rewrite` or `login`. */
+  event: Schema.String,
+  function: QualifiedName,
+  enabled: Schema.Literals(["origin", "always", "replica", "disabled"]),
+  /** WHEN TAG IN (...), sorted; empty for every command. */
+  tags: Schema.Array(Schema.String),
+  owner: Schema.String,
+  comment: Schema.NullOr(Schema.String)
+})
+export type EventTrigger = typeof EventTrigger.Type
+
 export const DatabaseSchema = Schema.Struct({
   name: Schema.String,
   owner: Schema.String,
@@ -287,7 +338,9 @@ export const Catalog = Schema.Struct({
   routines: Schema.Array(Routine),
   enums: Schema.Array(EnumType),
   domains: Schema.Array(DomainType),
-  compositeTypes: Schema.Array(CompositeType)
+  compositeTypes: Schema.Array(CompositeType),
+  publications: Schema.Array(Publication),
+  eventTriggers: Schema.Array(EventTrigger)
 })
 export type Catalog = typeof Catalog.Type
 

@@ -9,6 +9,9 @@
  * | check-added/-changed | rows where `NOT (expr)` (NULL passes, as in a CHECK) | breaking (`violations`) | hazard: validation scans |
  * | foreign-key-added/-changed | orphans by anti-join, MATCH SIMPLE/FULL NULL rules | breaking (`orphans`) | hazard: use NOT VALID + VALIDATE |
  * | enum-value-removed/-renamed | rows of every column of the enum (or arrays of it) holding it | breaking (`rows`) | hazard: the type must still be recreated |
+ * | column-type-narrowed | values that are not valid input of the new type (`pg_input_is_valid`, PostgreSQL 16+) | breaking (`values`) | hazard: the change rewrites the table |
+ * | domain-constraint-added/-changed, domain-not-null-added | values in every column of the domain failing the check, or NULL (a column that is an array of the domain makes ALTER DOMAIN fail outright) | breaking (`values`, `arrayColumns`) | hazard: the check scans every such column |
+ * | exclusion-added/-changed | pairs of rows that conflict (self-join on the constraint's plain-column elements; only with an `=` element or under 50,000 rows, as a pure overlap join is quadratic) | breaking (`conflicts`) | hazard: the index build locks writes |
  *
  * Agreeing data gives hazard rather than info: the data can change before the deployment, and the
  * change still takes locks. A finding whose table or column does not exist on TARGET (a renamed
@@ -47,6 +50,83 @@ const keySql = (table: Table, key: string) => (table.columns.some((c) => c.name 
 const columnList = (definition: string): Array<string> => {
   const match = /\(([^()]*)\)/.exec(definition.replace(/^.*?(UNIQUE|PRIMARY KEY)(\s+NULLS NOT DISTINCT)?\s*/, ""))
   return (match?.[1] ?? "").split(",").map((c) => c.trim().replace(/^"(.*)"$/, "$1").replaceAll('""', '"')).filter((c) => c !== "")
+}
+
+/** Rows a self-join for an exclusion constraint without an equality element may read before it is too slow. */
+const EXCLUSION_JOIN_LIMIT = 50_000
+
+/** Split `a, f(b, c), d` at top-level commas. */
+const splitTopLevel = (text: string): Array<string> => {
+  const parts: Array<string> = []
+  let depth = 0
+  let quote: string | null = null
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]
+    if (quote !== null) {
+      if (ch === quote) quote = null
+    } else if (ch === "'" || ch === '"') quote = ch
+    else if (ch === "(") depth++
+    else if (ch === ")") depth--
+    else if (ch === "," && depth === 0) {
+      parts.push(text.slice(start, i).trim())
+      start = i + 1
+    }
+  }
+  parts.push(text.slice(start).trim())
+  return parts.filter((p) => p !== "")
+}
+
+/** `EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (x)` → elements and predicate. */
+const parseExclusion = (definition: string) => {
+  const open = definition.indexOf("(")
+  if (!definition.startsWith("EXCLUDE") || open < 0) return undefined
+  let depth = 0
+  let close = -1
+  for (let i = open; i < definition.length; i++) {
+    if (definition[i] === "(") depth++
+    else if (definition[i] === ")" && --depth === 0) {
+      close = i
+      break
+    }
+  }
+  if (close < 0) return undefined
+  const elements = splitTopLevel(definition.slice(open + 1, close)).map((part) => {
+    const match = /^(.*)\s+WITH\s+(\S+)$/.exec(part)
+    return match === null ? undefined : { expression: (match[1] ?? "").trim(), operator: match[2] ?? "" }
+  })
+  const predicate = /\bWHERE\s+(.*)$/.exec(definition.slice(close + 1).replace(/\s+(DEFERRABLE|INITIALLY|NOT VALID).*$/, ""))?.[1]
+  return elements.every((e) => e !== undefined) ? { elements: elements as Array<{ expression: string; operator: string }>, predicate } : undefined
+}
+
+/** A deparsed identifier (bare or double-quoted) as a column name, or undefined for an expression. */
+const plainColumn = (table: Table, text: string): string | undefined => {
+  const name = /^"(.*)"$/.test(text) ? text.slice(1, -1).replaceAll('""', '"') : text
+  return table.columns.some((c) => c.name === name) ? name : undefined
+}
+
+/** Replace the domain check's `VALUE` keyword (outside literals and quoted names) with `replacement`. */
+const substituteValue = (expression: string, replacement: string): string => {
+  let out = ""
+  let i = 0
+  while (i < expression.length) {
+    const ch = expression[i] as string
+    if (ch === "'" || ch === '"') {
+      const end = expression.indexOf(ch, i + 1)
+      const stop = end < 0 ? expression.length : end + 1
+      out += expression.slice(i, stop)
+      i = stop
+      continue
+    }
+    if (expression.startsWith("VALUE", i) && !/[\w$]/.test(expression[i - 1] ?? "") && !/[\w$]/.test(expression[i + 5] ?? "")) {
+      out += replacement
+      i += 5
+      continue
+    }
+    out += ch
+    i++
+  }
+  return out
 }
 
 const checkExpression = (definition: string) => definition.replace(/^CHECK\s*/, "").replace(/\s+NO INHERIT/, "").replace(/\s+NOT VALID$/, "")
@@ -158,6 +238,69 @@ export const applyDataChecks = (
             Effect.map(({ rows = 0 }) => ({ breaking: rows > 0, details: { rows }, message: `${rows} row(s) hold '${value}'` }))
           )
         }
+        case "column-type-narrowed": {
+          const column = f.object.column
+          if (t === undefined || column === undefined || f.after === null || !hasColumns(t, [column]) || target.serverVersion < 160000) {
+            return Effect.succeed(undefined)
+          }
+          const type = `'${f.after.replaceAll("'", "''")}'`
+          return counts(query, {
+            values: `SELECT count(*) FROM ${tableKey(t.schema, t.name)} WHERE ${quoteIdent(column)} IS NOT NULL AND NOT pg_input_is_valid(${quoteIdent(column)}::text, ${type})`
+          }).pipe(Effect.map(({ values = 0 }) => ({ breaking: values > 0, details: { values }, message: `${values} value(s) do not fit ${f.after}` })))
+        }
+        case "domain-constraint-added":
+        case "domain-constraint-changed":
+        case "domain-not-null-added": {
+          const schema = f.object.schema ?? ""
+          const domain = source.domains.find(
+            (d) => d.schema === schema && (f.object.name === d.name || (f.object.name ?? "").startsWith(`${d.name}.`))
+          )
+          if (domain === undefined) return Effect.succeed(undefined)
+          const constraint =
+            rule === "domain-not-null-added" ? undefined : domain.constraints.find((c) => f.object.name === `${domain.name}.${c.name}`)
+          if (rule !== "domain-not-null-added" && constraint === undefined) return Effect.succeed(undefined)
+          const fails = (value: string) =>
+            constraint === undefined ? `${value} IS NULL` : `NOT (${substituteValue(checkExpression(constraint.definition), value)})`
+          const uses = target.tables
+            .filter((table) => table.relkind === "r")
+            .flatMap((table) =>
+              table.columns
+                .filter((c) => (c.typeSchema === schema && c.typeName === domain.name) || (c.elementType?.schema === schema && c.elementType.name === domain.name))
+                .map((c) => ({ table, column: c }))
+            )
+          if (uses.length === 0) return Effect.succeed({ breaking: false, details: { values: 0 }, message: "no column uses the domain" })
+          // PostgreSQL cannot check arrays of a domain: ALTER DOMAIN then fails whatever the data.
+          const arrays = uses.filter(({ column }) => column.isArray).map(({ table, column }) => `${table.schema}.${table.name}.${column.name}`)
+          if (arrays.length > 0) {
+            return Effect.succeed({
+              breaking: true,
+              details: { arrayColumns: arrays },
+              message: `ALTER DOMAIN fails while ${arrays.join(", ")} is an array of the domain`
+            })
+          }
+          const sql = uses.map(({ table, column }) => `(SELECT count(*) FROM ${tableKey(table.schema, table.name)} WHERE ${fails(quoteIdent(column.name))})`).join(" + ")
+          return counts(query, { values: sql }).pipe(
+            Effect.map(({ values = 0 }) => ({
+              breaking: values > 0,
+              details: { values },
+              message: `${values} value(s) in ${uses.length} column(s) of the domain ${constraint === undefined ? "are NULL" : "fail the check"}`
+            }))
+          )
+        }
+        case "exclusion-added":
+        case "exclusion-changed": {
+          const constraint = s?.exclusionConstraints.find((c) => c.name === f.object.name)
+          const parsed = constraint === undefined ? undefined : parseExclusion(constraint.definition)
+          if (t === undefined || parsed === undefined) return Effect.succeed(undefined)
+          const columns = parsed.elements.map((e) => plainColumn(t, e.expression))
+          const hasEquality = parsed.elements.some((e) => e.operator === "=")
+          if (columns.some((c) => c === undefined) || (!hasEquality && t.rowEstimate > EXCLUSION_JOIN_LIMIT)) return Effect.succeed(undefined)
+          const side = `(SELECT ctid AS row_id, ${columns.map((c) => quoteIdent(c as string)).join(", ")} FROM ${tableKey(t.schema, t.name)}${parsed.predicate === undefined ? "" : ` WHERE ${parsed.predicate}`})`
+          const on = parsed.elements.map((e, i) => `a.${quoteIdent(columns[i] as string)} ${e.operator} b.${quoteIdent(columns[i] as string)}`).join(" AND ")
+          return counts(query, { conflicts: `SELECT count(*) FROM ${side} a JOIN ${side} b ON a.row_id < b.row_id AND ${on}` }).pipe(
+            Effect.map(({ conflicts = 0 }) => ({ breaking: conflicts > 0, details: { conflicts }, message: `${conflicts} pair(s) of rows conflict` }))
+          )
+        }
         default:
           return Effect.succeed(undefined)
       }
@@ -193,7 +336,13 @@ const DATA_AWARE = new Set<string>([
   "foreign-key-added",
   "foreign-key-changed",
   "enum-value-removed",
-  "enum-value-renamed"
+  "enum-value-renamed",
+  "column-type-narrowed",
+  "domain-constraint-added",
+  "domain-constraint-changed",
+  "domain-not-null-added",
+  "exclusion-added",
+  "exclusion-changed"
 ])
 
 /** Does the data decide this rule id's severity? */

@@ -21,7 +21,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import type pg from "pg"
 import { quoteIdent, tableKey, type Catalog } from "./catalog.ts"
-import { readCatalog } from "./catalog-reader.ts"
+import { readCatalogAt } from "./catalog-reader.ts"
 import { pgClient, sqlClientLayer, type Endpoint } from "./connection.ts"
 import { HarnessError } from "./errors.ts"
 import { writeEvidence, type WrittenEvidence } from "./evidence.ts"
@@ -113,8 +113,9 @@ const q = (client: pg.Client, sql: string, params: ReadonlyArray<unknown> = [], 
       new HarnessError({ reason: "CopyFailed", message: `${what}: ${(cause as Error).message ?? String(cause)}`, cause })
   })
 
-const readCatalogOf = (endpoint: Endpoint) =>
-  readCatalog.pipe(Effect.provide(sqlClientLayer(endpoint, "db-harness catalog", 2)))
+/** The source's catalog is read at the run's exported snapshot: the schema of the rows copied. */
+const readCatalogOf = (endpoint: Endpoint, snapshotId?: string) =>
+  readCatalogAt(snapshotId).pipe(Effect.provide(sqlClientLayer(endpoint, "db-harness catalog", 2)))
 
 /** Where a run records the foreign keys it dropped on a target, until it has re-added them. */
 const journalPath = (evidenceDir: string, target: DatabaseIdentity) =>
@@ -252,7 +253,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
 
       const snapshot = yield* openSourceSnapshot(options.source)
       const [sourceCatalog, targetCatalog] = yield* Effect.all(
-        [readCatalogOf(options.source), readCatalogOf(options.target)],
+        [readCatalogOf(options.source, snapshot.snapshotId), readCatalogOf(options.target)],
         { concurrency: 2 }
       )
       const made = yield* Effect.scoped(

@@ -32,10 +32,12 @@ import type {
   DatabaseSchema,
   DomainType,
   EnumType,
+  EventTrigger,
   ForeignKey,
   Grant,
   Index,
   Policy,
+  Publication,
   Routine,
   Sequence,
   Table,
@@ -185,6 +187,13 @@ export const DRIFT_RULES = {
   "extension-dropped": { severity: "hazard", hint: "objects of the extension would go with it: leave it unless intended" },
   "extension-version-changed": { severity: "hazard", hint: "ALTER EXTENSION ... UPDATE, and check what changed between versions" },
   "extension-schema-changed": { severity: "hazard", hint: "qualified references to its objects change: ALTER EXTENSION ... SET SCHEMA" },
+  "replica-identity-changed": { severity: "hazard", hint: "logical replication and CDC identify updated and deleted rows by it: change it together with subscribers (FULL logs whole old rows)" },
+  "publication-dropped": { severity: "hazard", hint: "subscribers and CDC stop receiving changes: drop it only once they have moved" },
+  "publication-added": { severity: "hazard", hint: "rows start leaving the database to subscribers: check each published table and column may leave" },
+  "publication-changed": { severity: "hazard", hint: "subscribers receive other tables, columns, rows or operations: change them together" },
+  "event-trigger-dropped": { severity: "hazard", hint: "what it enforced or logged on DDL (audit, guard rails) stops" },
+  "event-trigger-added": { severity: "hazard", hint: "DDL now runs its function, migrations included: test migrations with it in place" },
+  "event-trigger-changed": { severity: "hazard", hint: "DDL behaves differently: test migrations with it in place" },
   "privilege-revoked": { severity: "breaking", hint: "the role loses access: revoke only once it no longer needs it" },
   "privilege-granted": { severity: "hazard", hint: "the role gains access: check it needs it (least privilege)" },
   "owner-changed": { severity: "hazard", hint: "the owner bypasses RLS unless forced and holds every privilege" },
@@ -605,6 +614,17 @@ class SchemaDiff {
     if (!t.rowSecurity && s.rowSecurity) this.emit("rls-enabled", object, "row security disabled", "row security enabled", `table ${name}: row-level security would be enabled`)
     if (t.forceRowSecurity && !s.forceRowSecurity) this.emit("rls-unforced", object, "row security forced", "row security not forced", `table ${name}: FORCE ROW LEVEL SECURITY would be removed`)
     if (!t.forceRowSecurity && s.forceRowSecurity) this.emit("rls-forced", object, "row security not forced", "row security forced", `table ${name}: FORCE ROW LEVEL SECURITY would be added`)
+    // An identity index is compared by its keys, so renaming the index alone is no change.
+    const identity = (table: Table, renames: ReadonlyMap<string, string>, named: boolean) => {
+      const { kind, index } = table.replicaIdentity
+      if (kind !== "index") return kind.toUpperCase()
+      const keys = table.indexes.find((i) => i.name === index)?.keys.map((k) => renames.get(k) ?? k) ?? []
+      return `USING INDEX ${named ? `${index} ` : ""}(${keys.join(", ")})`
+    }
+    if (identity(t, p.columnRenames, false) !== identity(s, new Map(), false)) {
+      const [before, after] = [identity(t, new Map(), true), identity(s, new Map(), true)]
+      this.emit("replica-identity-changed", object, before, after, `table ${name}: replica identity ${before} → ${after}`)
+    }
     // A partition's columns are its parent's: report them once, on the parent.
     if (t.partitionOf === null || s.partitionOf === null) this.columns(p)
     this.constraints(p)
@@ -861,6 +881,50 @@ class SchemaDiff {
     }
   }
 
+  // -- publications and event triggers (database-wide) ------------------------------------------
+
+  publications() {
+    const keep = (list: ReadonlyArray<Publication>) =>
+      list.filter((p) => !this.options.exclude.some((pattern) => !pattern.includes(".") && matchesGlob(pattern, p.name)))
+    const tables = (p: Publication, mapNames: boolean) =>
+      p.allTables
+        ? "ALL TABLES"
+        : p.tables
+            .filter((x) => !this.excluded(x.schema, x.table))
+            .map((x) => {
+              const name = mapNames ? this.mapTable({ schema: x.schema, name: x.table }) : keyOf(x.schema, x.table)
+              return `${name}${x.columns === null ? "" : ` (${x.columns.join(", ")})`}${x.rowFilter === null ? "" : ` WHERE ${x.rowFilter}`}`
+            })
+            .join(", ")
+    const text = (p: Publication, mapNames: boolean) =>
+      `FOR ${tables(p, mapNames) || "no tables"} WITH (publish = '${p.operations.join(", ")}', publish_via_partition_root = ${p.viaRoot})`
+    const { dropped, added, both } = pair(keep(this.target.publications), keep(this.source.publications), (p) => p.name)
+    const object = (p: Publication) => ({ kind: "publication", name: p.name })
+    for (const p of dropped) this.emit("publication-dropped", object(p), text(p, false), null, `publication ${p.name} dropped: its subscribers stop receiving changes`)
+    for (const p of added) this.emit("publication-added", object(p), null, text(p, false), `publication ${p.name} created: ${tables(p, false) || "no tables"} published`)
+    for (const [t, s] of both) {
+      if (text(t, true) !== text(s, false)) this.emit("publication-changed", object(s), text(t, false), text(s, false), `publication ${s.name} changed`)
+      this.owner(object(s), t.owner, s.owner)
+      this.comment(object(s), t.comment, s.comment)
+    }
+  }
+
+  eventTriggers() {
+    const keep = (list: ReadonlyArray<EventTrigger>) =>
+      list.filter((e) => !this.options.exclude.some((pattern) => !pattern.includes(".") && matchesGlob(pattern, e.name)))
+    const text = (e: EventTrigger) =>
+      `ON ${e.event}${e.tags.length > 0 ? ` WHEN TAG IN (${e.tags.map((x) => `'${x}'`).join(", ")})` : ""} EXECUTE FUNCTION ${keyOf(e.function.schema, e.function.name)}()${e.enabled === "origin" ? "" : ` (${e.enabled})`}`
+    const { dropped, added, both } = pair(keep(this.target.eventTriggers), keep(this.source.eventTriggers), (e) => e.name)
+    const object = (e: EventTrigger) => ({ kind: "event trigger", name: e.name })
+    for (const e of dropped) this.emit("event-trigger-dropped", object(e), text(e), null, `event trigger ${e.name} dropped`)
+    for (const e of added) this.emit("event-trigger-added", object(e), null, text(e), `event trigger ${e.name} created`)
+    for (const [t, s] of both) {
+      if (text(t) !== text(s)) this.emit("event-trigger-changed", object(s), text(t), text(s), `event trigger ${s.name} changed`)
+      this.owner(object(s), t.owner, s.owner)
+      this.comment(object(s), t.comment, s.comment)
+    }
+  }
+
   // -- views -----------------------------------------------------------------------------------
 
   views() {
@@ -1067,5 +1131,7 @@ export const diffSchemas = (source: Catalog, target: Catalog, options: DriftOpti
   diff.enums()
   diff.domains()
   diff.compositeTypes()
+  diff.publications()
+  diff.eventTriggers()
   return sortFindings(diff.findings)
 }

@@ -9,7 +9,7 @@ import type * as Scope from "effect/Scope"
 import { readFile } from "node:fs/promises"
 import { existsSync } from "node:fs"
 import { decodeCatalog } from "./catalog.ts"
-import { readCatalog } from "./catalog-reader.ts"
+import { readCatalog, readCatalogAt } from "./catalog-reader.ts"
 import { envVarFor, pgClient, resolveEndpoint, sqlClientLayer, type Endpoint } from "./connection.ts"
 import { HarnessError, badInput } from "./errors.ts"
 import type { GateQuery, GateSide } from "./plugin.ts"
@@ -85,7 +85,9 @@ export const readOnlyQuery = (endpoint: Endpoint, applicationName: string): Effe
 
 /**
  * Read a side's catalog. `queryable`: a live side also gets a read-only query function (for
- * TARGET's data-aware checks); a snapshot side never has one.
+ * TARGET's data-aware checks), and its catalog is read at that transaction's exported snapshot,
+ * so the schema the diff sees and the rows the checks count are one instant even while
+ * migrations run; a snapshot side never has one.
  */
 export const openSide = (
   side: SideSpec,
@@ -94,7 +96,10 @@ export const openSide = (
 ): Effect.Effect<GateSide, HarnessError, Scope.Scope> =>
   Effect.gen(function* () {
     if (side.kind === "snapshot") return { label: side.path, catalog: yield* readSnapshot(side.path), query: null }
-    const catalog = yield* readCatalog.pipe(Effect.provide(sqlClientLayer(side.endpoint, applicationName, 1)))
-    const query = queryable ? yield* readOnlyQuery(side.endpoint, applicationName) : null
+    const layer = sqlClientLayer(side.endpoint, applicationName, 1)
+    if (!queryable) return { label: side.endpoint.label, catalog: yield* readCatalog.pipe(Effect.provide(layer)), query: null }
+    const query = yield* readOnlyQuery(side.endpoint, applicationName)
+    const exported = yield* query("SELECT pg_export_snapshot() AS id")
+    const catalog = yield* readCatalogAt(String(exported[0]?.["id"])).pipe(Effect.provide(layer))
     return { label: side.endpoint.label, catalog, query }
   })
