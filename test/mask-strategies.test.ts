@@ -219,6 +219,32 @@ describe("each strategy on normal, Unicode, empty and long values", () => {
     expect(Math.abs(days(out[0]!, values[0]!))).toBeLessThanOrEqual(30)
   })
 
+  it("date_shift crosses the era boundary both ways, for dates and timestamps, again from its cache", () => {
+    // Astronomical day number of `YYYY-MM-DD[ time][ BC]` (1 BC is year 0).
+    const dayOf = (text: string) => {
+      const [, y, m, d] = /^(\d{4,})-(\d\d)-(\d\d)/.exec(text)!
+      const year = text.endsWith(" BC") ? 1 - Number(y) : Number(y)
+      const date = new Date(0)
+      date.setUTCFullYear(year, Number(m) - 1, Number(d))
+      return Math.round(date.getTime() / 86_400_000)
+    }
+    const inputs = [
+      ...Array.from({ length: 20 }, (_, i) => `0001-01-${String(i + 1).padStart(2, "0")}`),
+      ...Array.from({ length: 20 }, (_, i) => `0001-12-${String(i + 10).padStart(2, "0")} BC`),
+      ...Array.from({ length: 20 }, (_, i) => `0001-01-${String(i + 1).padStart(2, "0")} 10:00:00`)
+    ]
+    for (const round of [1, 2]) {
+      const out = mask("date_shift", { max_days: 30 }, inputs, column("timestamp without time zone"))
+      out.forEach((value, i) => {
+        const shift = dayOf(value!) - dayOf(inputs[i]!)
+        expect(Math.abs(shift), `${inputs[i]} -> ${value} (round ${round})`).toBeGreaterThanOrEqual(1)
+        expect(Math.abs(shift), `${inputs[i]} -> ${value} (round ${round})`).toBeLessThanOrEqual(30)
+      })
+      expect(out.some((value) => value!.endsWith(" BC"))).toBe(true)
+      expect(out.slice(40).map((value) => value!.replace(/ 10:00:00( BC)?$/, "$1"))).toEqual(out.slice(0, 20))
+    }
+  })
+
   it("date_shift keeps offsets within max_days and, with keep_year, the year", () => {
     const values = Array.from({ length: 2000 }, (_, i) => new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10))
     const plain = mask("date_shift", { max_days: 45 }, values, column("date"))

@@ -39,6 +39,9 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n))
 
 const DATE = /^(\d{4,})-(\d\d)-(\d\d)/
 
+/** Distinct days remembered per strategy instance (a few MB at most). */
+const DAY_CACHE_LIMIT = 50_000
+
 export default definePlugin({
   name: "date_shift",
   kind: "mask",
@@ -55,19 +58,13 @@ export default definePlugin({
       const index = hashIndex(context.prf("date_shift", day), 2 * maxDays)
       return index < maxDays ? index - maxDays : index - maxDays + 1
     }
-    const shift = (value: string): string => {
-      const match = DATE.exec(value)
-      if (match === null) {
-        if (value === "infinity" || value === "-infinity") return value
-        throw new Error(`date_shift: not a date or timestamp as PostgreSQL prints one: ${JSON.stringify(value.slice(0, 40))}`)
-      }
-      let rest = value.slice(match[0].length)
-      const bc = rest.endsWith(" BC")
-      if (bc) rest = rest.slice(0, -3)
+    /** The shifted day of `day` (`YYYY-MM-DD`, BC or not), as `[new day text, " BC" or ""]`. */
+    const shiftDay = (day: string, bc: boolean): readonly [string, string] => {
+      const match = DATE.exec(day)!
       const printedYear = Number(match[1])
       const year = bc ? 1 - printedYear : printedYear
       const days = daysFromCivil(year, Number(match[2]), Number(match[3]))
-      const offset = offsetOf(match[0])
+      const offset = offsetOf(day)
       let shifted = days + offset
       if (keepYear && civilFromDays(shifted)[0] !== year) {
         shifted = days - offset
@@ -76,8 +73,30 @@ export default definePlugin({
         }
       }
       const [y, m, d] = civilFromDays(shifted)
-      const era = y <= 0 ? " BC" : ""
-      return `${String(y <= 0 ? 1 - y : y).padStart(4, "0")}-${pad2(m)}-${pad2(d)}${rest}${era}`
+      return [`${String(y <= 0 ? 1 - y : y).padStart(4, "0")}-${pad2(m)}-${pad2(d)}`, y <= 0 ? " BC" : ""]
+    }
+    // Days repeat (a table spans some thousands of them), so each day's result is kept: the hot
+    // loop is then a match and a lookup. Bounded: cleared when it reaches DAY_CACHE_LIMIT.
+    const ad = new Map<string, readonly [string, string]>()
+    const bcDays = new Map<string, readonly [string, string]>()
+    const shift = (value: string): string => {
+      const match = DATE.exec(value)
+      if (match === null) {
+        if (value === "infinity" || value === "-infinity") return value
+        throw new Error(`date_shift: not a date or timestamp as PostgreSQL prints one: ${JSON.stringify(value.slice(0, 40))}`)
+      }
+      const day = match[0]
+      const bc = value.endsWith(" BC")
+      const cache = bc ? bcDays : ad
+      let shifted = cache.get(day)
+      if (shifted === undefined) {
+        if (cache.size >= DAY_CACHE_LIMIT) cache.clear()
+        shifted = shiftDay(day, bc)
+        cache.set(day, shifted)
+      }
+      if (value.length === day.length && shifted[1] === "") return shifted[0]
+      const rest = value.slice(day.length, bc ? -3 : value.length)
+      return shifted[0] + rest + shifted[1]
     }
     return {
       deterministic: true,
