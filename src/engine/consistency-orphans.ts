@@ -51,9 +51,9 @@ export interface OrphanCheck {
   readonly parentMissing: boolean
   /** Key columns compared as text, because their types differ on TARGET. */
   readonly comparedAsText: boolean
-  /** The count query, and the query listing orphan keys (`ORDER BY ... LIMIT n` appended: the smallest keys), or null when skipped. */
-  readonly countSql: string | null
-  readonly sampleSql: string | null
+  /** `FROM ONLY child c` and the orphan condition on `c`, or null when skipped (see `orphanQuery`). */
+  readonly from: string | null
+  readonly condition: string | null
   /** The orphan rows themselves, for a person to look at (`SELECT c.* ...`), or null when skipped. */
   readonly listSql: string | null
   /** The child's row estimate on TARGET, to start the biggest checks first. */
@@ -107,7 +107,7 @@ interface KeySpec {
 const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
   const definition = keyDefinition(key.columns, key.references.schema, key.references.table, key.references.columns, key.match)
   const child = findTable(target, key.schema, key.table)
-  const base = { ...key, definition, parentMissing: false, comparedAsText: false, countSql: null, sampleSql: null, listSql: null, rowEstimate: child?.rowEstimate ?? 0 }
+  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, listSql: null, rowEstimate: child?.rowEstimate ?? 0 }
   if (child === undefined) return { ...base, skipped: `table ${qualified(key.schema, key.table)} is not in TARGET` }
   const childColumns = key.columns.map((name) => columnOf(child, name))
   const goneColumns = key.columns.filter((_, i) => childColumns[i] === undefined)
@@ -139,8 +139,8 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
     skipped: null,
     parentMissing,
     comparedAsText,
-    countSql: `SELECT count(*)::text AS orphans FROM ${from} WHERE ${condition}`,
-    sampleSql: `SELECT ${c.map((column, i) => `${column}::text AS k${i}`).join(", ")} FROM ${from} WHERE ${condition}`,
+    from,
+    condition,
     listSql: `SELECT c.* FROM ${from} WHERE ${condition}`
   }
 }
@@ -241,6 +241,24 @@ export const planOrphanChecks = (
     return keys.map((key) => checkOn(target, key))
   })
 
+/**
+ * One query per key: the orphans' keys are collected once (a materialized CTE, so the child is
+ * scanned once whether or not there are orphans) and both counted and sampled from there (the
+ * smallest keys, so the samples are the same run after run). Without samples, a plain count.
+ */
+export const orphanQuery = (check: OrphanCheck, samples: number): string => {
+  if (check.from === null || check.condition === null) throw new Error(`orphanQuery: ${check.name} was skipped`)
+  const where = `FROM ${check.from} WHERE ${check.condition}`
+  if (samples <= 0) return `SELECT count(*)::text AS orphans, '[]' AS samples ${where}`
+  const keys = check.columns.map((_, i) => `k${i}`)
+  return (
+    `WITH orphan AS MATERIALIZED (SELECT ${check.columns.map((column, i) => `c.${quoteIdent(column)} AS k${i}`).join(", ")} ${where}) ` +
+    `SELECT (SELECT count(*) FROM orphan)::text AS orphans, ` +
+    `(SELECT coalesce(json_agg(json_build_array(${keys.map((k) => `${k}::text`).join(", ")})), '[]') ` +
+    `FROM (SELECT * FROM orphan ORDER BY ${keys.join(", ")} LIMIT ${Math.floor(samples)}) s)::text AS samples`
+  )
+}
+
 export interface OrphanResult {
   readonly check: OrphanCheck
   /** null when the check was skipped. */
@@ -276,26 +294,26 @@ export const runOrphanChecks = (
     order,
     ({ check, index }) =>
       Effect.gen(function* () {
-        if (check.countSql === null || check.sampleSql === null) {
+        if (check.from === null || check.condition === null) {
           return { index, result: { check, orphans: null, samples: [], maskedColumns: [], ms: 0 } satisfies OrphanResult }
         }
         const started = performance.now()
-        const counted = yield* query(check.countSql)
-        const orphans = Number(String(counted[0]?.["orphans"] ?? 0))
+        const [row] = yield* query(orphanQuery(check, options.samples))
+        const orphans = Number(String(row?.["orphans"] ?? 0))
         const masked = check.columns.filter((column, i) => personal(column) || personal(check.references.columns[i] ?? ""))
-        let samples: Array<Record<string, string | null>> = []
-        if (orphans > 0 && options.samples > 0) {
-          const rows = yield* query(`${check.sampleSql} ORDER BY ${check.columns.map((column) => `c.${quoteIdent(column)}`).join(", ")} LIMIT ${Math.floor(options.samples)}`)
-          const distinct = new Map<string, Record<string, string | null>>()
-          for (const row of rows) {
-            const sample: Record<string, string | null> = {}
-            check.columns.forEach((column, i) => {
-              const value = row[`k${i}`]
-              sample[column] = value === null || value === undefined ? null : masked.includes(column) ? MASK : String(value)
-            })
-            distinct.set(JSON.stringify(sample), sample)
-          }
-          samples = [...distinct.values()]
+        const samples: Array<Record<string, string | null>> = []
+        const keys = JSON.parse(String(row?.["samples"] ?? "[]")) as ReadonlyArray<ReadonlyArray<string | null>>
+        const seen = new Set<string>()
+        for (const key of keys) {
+          const text = JSON.stringify(key)
+          if (seen.has(text)) continue
+          seen.add(text)
+          const sample: Record<string, string | null> = {}
+          check.columns.forEach((column, i) => {
+            const value = key[i] ?? null
+            sample[column] = value === null ? null : masked.includes(column) ? MASK : value
+          })
+          samples.push(sample)
         }
         return { index, result: { check, orphans, samples, maskedColumns: masked, ms: performance.now() - started } satisfies OrphanResult }
       }).pipe(
