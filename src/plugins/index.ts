@@ -3,6 +3,7 @@
  * of their names. Each is written through the public plugin API only, as a user's would be.
  */
 import type { Plugin } from "../engine/plugin.ts"
+import gateConsistency from "./gate-consistency.ts"
 import gateDrift from "./gate-drift.ts"
 import maskDateShift from "./mask-date-shift.ts"
 import maskEmail from "./mask-email.ts"
@@ -30,5 +31,6 @@ export const builtinPlugins: ReadonlyArray<Plugin> = [
   maskRegexReplace,
   maskJson,
   maskKeep,
-  gateDrift
+  gateDrift,
+  gateConsistency
 ] as ReadonlyArray<Plugin>

@@ -1,0 +1,331 @@
+/**
+ * Orphan rows: rows of TARGET whose foreign-key value has no parent row. Planned from the catalogs
+ * (`planOrphanChecks`) and counted on TARGET's live rows (`runOrphanChecks`), never taken from
+ * `convalidated`: a NOT VALID constraint, rows loaded with `session_replication_role = replica`,
+ * disabled triggers or a dropped and re-added key all leave orphans PostgreSQL believes absent.
+ *
+ * Which keys are checked, each once:
+ * - every foreign key TARGET declares (a partitioned table's key on the partitioned table, which
+ *   scans every partition; the clones on its partitions are skipped);
+ * - every foreign key SOURCE declares that TARGET lost, matched by what it constrains (child
+ *   table, columns, referenced table and columns, pairwise), not by name: a dropped key is how
+ *   orphans usually sneak in, and a renamed one is not lost;
+ * - every logical foreign key of the config file.
+ *
+ * The query is an anti-join, `NOT EXISTS (SELECT 1 FROM parent p WHERE p.x = c.a ...)`, which the
+ * planner runs as a hash, merge or index-nested-loop anti join over one scan of the child. NULLs
+ * follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part; MATCH FULL accepts an
+ * all-NULL key and counts a partly NULL one as a violation. Columns whose types differ (a lost or
+ * logical key over an integer and a text column) are compared as text, and the check says so.
+ */
+import * as Effect from "effect/Effect"
+import { findTable, quoteIdent, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
+import { didYouMean, matchesNamePattern, nameTokens } from "./column-names.ts"
+import type { LogicalForeignKey } from "./consistency-config.ts"
+import { badInput, HarnessError } from "./errors.ts"
+import { matchesTableGlob } from "./glob.ts"
+import type { GateQuery } from "./plugin.ts"
+import { isStatementTimeout } from "./consistency-sessions.ts"
+
+export type DeclaredIn = "target" | "source" | "config"
+
+export interface OrphanCheck {
+  /** The constraint's name (SOURCE's for a lost key), or the logical key's name. */
+  readonly name: string
+  /** Where the key is declared: on TARGET, only on SOURCE (TARGET lost it), or in the config file. */
+  readonly declaredIn: DeclaredIn
+  readonly schema: string
+  readonly table: string
+  readonly columns: ReadonlyArray<string>
+  readonly references: { readonly schema: string; readonly table: string; readonly columns: ReadonlyArray<string> }
+  readonly match: "simple" | "full"
+  /** TARGET's `convalidated` for a declared key; null when TARGET does not declare it. */
+  readonly validated: boolean | null
+  /** `FOREIGN KEY (a) REFERENCES s.t(x)`, plus ` MATCH FULL` when it is. */
+  readonly definition: string
+  /** Where a logical key was written (`file:line:column`). */
+  readonly origin?: string | undefined
+  /** Why TARGET cannot be checked for it (its child table or columns are gone), or null. */
+  readonly skipped: string | null
+  /** The referenced table or one of its columns is missing on TARGET: every complete key is an orphan. */
+  readonly parentMissing: boolean
+  /** Key columns compared as text, because their types differ on TARGET. */
+  readonly comparedAsText: boolean
+  /** `FROM ONLY child c` and the orphan condition on `c`, or null when skipped (see `orphanQuery`). */
+  readonly from: string | null
+  readonly condition: string | null
+  /** The orphan rows themselves, for a person to look at (`SELECT c.* ...`), or null when skipped. */
+  readonly listSql: string | null
+  /** The child's row estimate on TARGET, to start the biggest checks first. */
+  readonly rowEstimate: number
+}
+
+const qualified = (schema: string, name: string) => `${schema}.${name}`
+
+const keyDefinition = (columns: ReadonlyArray<string>, schema: string, table: string, refColumns: ReadonlyArray<string>, match: string) =>
+  `FOREIGN KEY (${columns.map(quoteIdent).join(", ")}) REFERENCES ${tableKey(schema, table)}(${refColumns.map(quoteIdent).join(", ")})${match === "full" ? " MATCH FULL" : ""}`
+
+/** What a key constrains, independent of its name and of the order its columns are listed in. */
+const constraintIdentity = (schema: string, table: string, columns: ReadonlyArray<string>, refSchema: string, refTable: string, refColumns: ReadonlyArray<string>) =>
+  JSON.stringify([schema, table, refSchema, refTable, columns.map((column, i) => `${column}\u0000${refColumns[i] ?? ""}`).sort()])
+
+const identityOf = (table: Table, fk: ForeignKey) =>
+  constraintIdentity(table.schema, table.name, fk.columns, fk.references.schema, fk.references.table, fk.references.columns)
+
+export const isExcluded = (exclude: ReadonlyArray<string>, schema: string, name: string) =>
+  exclude.some((pattern) => matchesTableGlob(pattern, schema, name))
+
+/** A column's type as comparison sees it: a domain by its base type, modifiers dropped, families merged. */
+const comparableType = (catalog: Catalog, column: Column): string => {
+  let type = column.type
+  for (let depth = 0; depth < 8; depth++) {
+    const domain = catalog.domains.find((d) => type === `${d.schema}.${d.name}` || (d.schema === "public" && type === d.name))
+    if (domain === undefined) break
+    type = domain.baseType
+  }
+  const bare = type.replace(/\(.*?\)/g, "").trim()
+  if (/^(smallint|integer|bigint|numeric|real|double precision)$/.test(bare)) return "number"
+  if (/^(text|character varying|character|name|"char")$/.test(bare)) return "text"
+  return bare
+}
+
+const columnOf = (table: Table, name: string) => table.columns.find((column) => column.name === name)
+
+interface KeySpec {
+  readonly name: string
+  readonly declaredIn: DeclaredIn
+  readonly schema: string
+  readonly table: string
+  readonly columns: ReadonlyArray<string>
+  readonly references: { readonly schema: string; readonly table: string; readonly columns: ReadonlyArray<string> }
+  readonly match: "simple" | "full"
+  readonly validated: boolean | null
+  readonly origin?: string | undefined
+}
+
+/** Turn a key into a check on TARGET: find its tables there, and write its queries. */
+const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
+  const definition = keyDefinition(key.columns, key.references.schema, key.references.table, key.references.columns, key.match)
+  const child = findTable(target, key.schema, key.table)
+  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, listSql: null, rowEstimate: child?.rowEstimate ?? 0 }
+  if (child === undefined) return { ...base, skipped: `table ${qualified(key.schema, key.table)} is not in TARGET` }
+  const childColumns = key.columns.map((name) => columnOf(child, name))
+  const goneColumns = key.columns.filter((_, i) => childColumns[i] === undefined)
+  if (goneColumns.length > 0) {
+    return { ...base, skipped: `column(s) ${goneColumns.join(", ")} of ${qualified(key.schema, key.table)} are not in TARGET` }
+  }
+  const parent = findTable(target, key.references.schema, key.references.table)
+  const parentColumns = parent === undefined ? [] : key.references.columns.map((name) => columnOf(parent, name))
+  const parentMissing = parent === undefined || parentColumns.some((column) => column === undefined)
+  const comparedAsText =
+    !parentMissing &&
+    childColumns.some((column, i) => comparableType(target, column as Column) !== comparableType(target, parentColumns[i] as Column))
+
+  const c = key.columns.map((name) => `c.${quoteIdent(name)}`)
+  const notExists =
+    parent === undefined || parentMissing
+      ? "true"
+      : `NOT EXISTS (SELECT 1 FROM ${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)} p WHERE ${key.references.columns
+          .map((name, i) => (comparedAsText ? `p.${quoteIdent(name)}::text = ${c[i]}::text` : `p.${quoteIdent(name)} = ${c[i]}`))
+          .join(" AND ")})`
+  const allSet = c.map((column) => `${column} IS NOT NULL`).join(" AND ")
+  const condition =
+    key.match === "full" && c.length > 1
+      ? `(${c.map((column) => `${column} IS NOT NULL`).join(" OR ")}) AND (${c.map((column) => `${column} IS NULL`).join(" OR ")} OR ${notExists})`
+      : `${allSet} AND ${notExists}`
+  const from = `${child.relkind === "r" ? "ONLY " : ""}${tableKey(child.schema, child.name)} c`
+  return {
+    ...base,
+    skipped: null,
+    parentMissing,
+    comparedAsText,
+    from,
+    condition,
+    listSql: `SELECT c.* FROM ${from} WHERE ${condition}`
+  }
+}
+
+/** Resolve a config table name (`schema.table` or a bare name) on TARGET, or explain why not. */
+const resolveTable = (target: Catalog, name: string, where: string): Effect.Effect<Table, HarnessError> => {
+  const dot = name.indexOf(".")
+  const candidates =
+    dot === -1 ? target.tables.filter((table) => table.name === name) : target.tables.filter((table) => qualified(table.schema, table.name) === name)
+  if (candidates.length === 1) return Effect.succeed(candidates[0] as Table)
+  if (candidates.length > 1) {
+    return Effect.fail(
+      badInput(`${where}: table "${name}" is ambiguous on TARGET (${candidates.map((t) => qualified(t.schema, t.name)).join(", ")}); qualify it with its schema`)
+    )
+  }
+  return Effect.fail(
+    badInput(`${where}: no table "${name}" on TARGET${didYouMean(name, target.tables.map((t) => (dot === -1 ? t.name : qualified(t.schema, t.name))))}`)
+  )
+}
+
+const logicalKey = (target: Catalog, key: LogicalForeignKey, index: number): Effect.Effect<KeySpec, HarnessError> =>
+  Effect.gen(function* () {
+    const where = key.origin ?? `logical_foreign_keys[${index}]`
+    const child = yield* resolveTable(target, key.table, `${where}: table`)
+    const parent = yield* resolveTable(target, key.references.table, `${where}: references.table`)
+    for (const [table, columns, field] of [
+      [child, key.columns, "columns"],
+      [parent, key.references.columns, "references.columns"]
+    ] as const) {
+      for (const column of columns) {
+        if (columnOf(table, column) === undefined) {
+          return yield* badInput(
+            `${where}: ${field}: no column "${column}" in ${qualified(table.schema, table.name)} on TARGET${didYouMean(column, table.columns.map((c) => c.name))}`
+          )
+        }
+      }
+    }
+    if (key.columns.length !== key.references.columns.length) {
+      return yield* badInput(`${where}: ${key.columns.length} column(s) reference ${key.references.columns.length} column(s); they pair up by position`)
+    }
+    return {
+      name: key.name ?? `logical: ${qualified(child.schema, child.name)}(${key.columns.join(", ")}) → ${qualified(parent.schema, parent.name)}(${key.references.columns.join(", ")})`,
+      declaredIn: "config",
+      schema: child.schema,
+      table: child.name,
+      columns: key.columns,
+      references: { schema: parent.schema, table: parent.name, columns: key.references.columns },
+      match: key.match ?? "simple",
+      validated: null,
+      origin: where
+    } satisfies KeySpec
+  })
+
+const declaredKey = (table: Table, fk: ForeignKey, declaredIn: DeclaredIn, validated: boolean | null): KeySpec => ({
+  name: fk.name,
+  declaredIn,
+  schema: table.schema,
+  table: table.name,
+  columns: fk.columns,
+  references: { schema: fk.references.schema, table: fk.references.table, columns: fk.references.columns },
+  // PostgreSQL has never implemented MATCH PARTIAL; it cannot be declared, so simple covers the rest.
+  match: fk.match === "full" ? "full" : "simple",
+  validated
+})
+
+/**
+ * Every check to run on TARGET, each key once. A config key naming a table or column TARGET does
+ * not have fails with its file position.
+ */
+export const planOrphanChecks = (
+  source: Catalog | null,
+  target: Catalog,
+  logical: ReadonlyArray<LogicalForeignKey>,
+  exclude: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<OrphanCheck>, HarnessError> =>
+  Effect.gen(function* () {
+    const seen = new Set<string>()
+    const keys: Array<KeySpec> = []
+    const add = (identity: string, key: KeySpec) => {
+      if (seen.has(identity)) return
+      seen.add(identity)
+      keys.push(key)
+    }
+    // A clone of a partitioned table's key on one partition is checked through the partitioned table.
+    const declared = (catalog: Catalog) =>
+      catalog.tables.flatMap((table) =>
+        isExcluded(exclude, table.schema, table.name) ? [] : table.foreignKeys.filter((fk) => !fk.inherited).map((fk) => ({ table, fk }))
+      )
+    for (const { table, fk } of declared(target)) add(identityOf(table, fk), declaredKey(table, fk, "target", fk.validated))
+    if (source !== null) {
+      for (const { table, fk } of declared(source)) add(identityOf(table, fk), declaredKey(table, fk, "source", null))
+    }
+    for (const [index, key] of logical.entries()) {
+      const spec = yield* logicalKey(target, key, index)
+      if (isExcluded(exclude, spec.schema, spec.table)) continue
+      add(constraintIdentity(spec.schema, spec.table, spec.columns, spec.references.schema, spec.references.table, spec.references.columns), spec)
+    }
+    return keys.map((key) => checkOn(target, key))
+  })
+
+/**
+ * One query per key: the orphans' keys are collected once (a materialized CTE, so the child is
+ * scanned once whether or not there are orphans) and both counted and sampled from there (the
+ * smallest keys, so the samples are the same run after run). Without samples, a plain count.
+ */
+export const orphanQuery = (check: OrphanCheck, samples: number): string => {
+  if (check.from === null || check.condition === null) throw new Error(`orphanQuery: ${check.name} was skipped`)
+  const where = `FROM ${check.from} WHERE ${check.condition}`
+  if (samples <= 0) return `SELECT count(*)::text AS orphans, '[]' AS samples ${where}`
+  const keys = check.columns.map((_, i) => `k${i}`)
+  return (
+    `WITH orphan AS MATERIALIZED (SELECT ${check.columns.map((column, i) => `c.${quoteIdent(column)} AS k${i}`).join(", ")} ${where}) ` +
+    `SELECT (SELECT count(*) FROM orphan)::text AS orphans, ` +
+    `(SELECT coalesce(json_agg(json_build_array(${keys.map((k) => `${k}::text`).join(", ")})), '[]') ` +
+    `FROM (SELECT * FROM orphan ORDER BY ${keys.join(", ")} LIMIT ${Math.floor(samples)}) s)::text AS samples`
+  )
+}
+
+export interface OrphanResult {
+  readonly check: OrphanCheck
+  /** null when the check was skipped. */
+  readonly orphans: number | null
+  /** Up to `samples` orphan keys, column → text value (`***` for a column that looks personal, null for NULL). */
+  readonly samples: ReadonlyArray<Readonly<Record<string, string | null>>>
+  /** Key columns whose sample values were masked. */
+  readonly maskedColumns: ReadonlyArray<string>
+  readonly ms: number
+}
+
+export interface OrphanRunOptions {
+  readonly jobs: number
+  readonly samples: number
+  /** Name patterns (as words) of columns that hold personal data: their sample values are masked. */
+  readonly personalNames: ReadonlyArray<ReadonlyArray<string>>
+}
+
+const MASK = "***"
+
+/** Run every check on TARGET, `jobs` at a time, the biggest child tables first. */
+export const runOrphanChecks = (
+  checks: ReadonlyArray<OrphanCheck>,
+  query: GateQuery,
+  options: OrphanRunOptions
+): Effect.Effect<ReadonlyArray<OrphanResult>, HarnessError> => {
+  const personal = (column: string) => {
+    const tokens = nameTokens(column)
+    return options.personalNames.some((pattern) => matchesNamePattern(tokens, pattern))
+  }
+  const order = checks.map((check, index) => ({ check, index })).sort((a, b) => b.check.rowEstimate - a.check.rowEstimate)
+  return Effect.forEach(
+    order,
+    ({ check, index }) =>
+      Effect.gen(function* () {
+        if (check.from === null || check.condition === null) {
+          return { index, result: { check, orphans: null, samples: [], maskedColumns: [], ms: 0 } satisfies OrphanResult }
+        }
+        const started = performance.now()
+        const [row] = yield* query(orphanQuery(check, options.samples))
+        const orphans = Number(String(row?.["orphans"] ?? 0))
+        const masked = check.columns.filter((column, i) => personal(column) || personal(check.references.columns[i] ?? ""))
+        const samples: Array<Record<string, string | null>> = []
+        const keys = JSON.parse(String(row?.["samples"] ?? "[]")) as ReadonlyArray<ReadonlyArray<string | null>>
+        const seen = new Set<string>()
+        for (const key of keys) {
+          const text = JSON.stringify(key)
+          if (seen.has(text)) continue
+          seen.add(text)
+          const sample: Record<string, string | null> = {}
+          check.columns.forEach((column, i) => {
+            const value = key[i] ?? null
+            sample[column] = value === null ? null : masked.includes(column) ? MASK : value
+          })
+          samples.push(sample)
+        }
+        return { index, result: { check, orphans, samples, maskedColumns: masked, ms: performance.now() - started } satisfies OrphanResult }
+      }).pipe(
+        Effect.mapError(
+          (error) =>
+            new HarnessError({
+              reason: error.reason,
+              message: `checking ${check.definition} of ${qualified(check.schema, check.table)} (${check.name}) for orphans on TARGET: ${error.message}${isStatementTimeout(error) ? "; raise --statement-timeout (statement_timeout_ms in the config)" : ""}`,
+              cause: error.cause
+            })
+        )
+      ),
+    { concurrency: Math.max(1, options.jobs) }
+  ).pipe(Effect.map((done) => done.sort((a, b) => a.index - b.index).map(({ result }) => result)))
+}

@@ -1,0 +1,539 @@
+/**
+ * `db-harness consistency` as users and CI run it (the real CLI in a child process) on a real
+ * PostgreSQL: orphan rows through every way they get in (a NOT VALID key, a key TARGET lost, rows
+ * loaded with triggers bypassed, a self reference, composite keys with MATCH SIMPLE and MATCH
+ * FULL NULL rules, partitioned tables, a logical key from the config), each next to a clean twin
+ * that must pass; row counts inside and outside the tolerance, per-table overrides, tables on one
+ * side only, estimates labelled when a count times out; exit codes, the JSON shape and evidence.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import pg from "pg"
+import { runCli } from "./support/cli.ts"
+import { freshDatabase, loadPagila, runSql } from "./support/database.ts"
+
+interface JsonFinding {
+  readonly rule: string
+  readonly severity: string
+  readonly object: { readonly kind: string; readonly schema?: string; readonly table?: string; readonly name?: string }
+  readonly before: string | null
+  readonly after: string | null
+  readonly message: string
+  readonly fingerprint: string
+  readonly hint?: string
+  readonly details?: Record<string, unknown>
+}
+
+interface JsonForeignKeyCheck {
+  readonly name: string
+  readonly declaredIn: string
+  readonly table: string
+  readonly columns: ReadonlyArray<string>
+  readonly match: string
+  readonly validated: boolean | null
+  readonly orphans: number | null
+  readonly skipped?: string
+}
+
+interface JsonRowCount {
+  readonly table: string
+  readonly source: number | null
+  readonly target: number | null
+  readonly sourceMethod: string
+  readonly targetMethod: string
+  readonly status: string
+  readonly tolerance: number
+}
+
+interface JsonReport {
+  readonly gate: string
+  readonly status: string
+  readonly findings: ReadonlyArray<JsonFinding>
+  readonly checks: {
+    readonly foreignKeys: ReadonlyArray<JsonForeignKeyCheck>
+    readonly rowCounts: ReadonlyArray<JsonRowCount>
+    readonly tablesOnOneSide: ReadonlyArray<{ readonly table: string; readonly presentIn: string; readonly partitionOf: string | null }>
+  }
+  readonly summary: Record<string, unknown>
+}
+
+const parse = (stdout: string): JsonReport => JSON.parse(stdout) as JsonReport
+
+/** The same tables and rows on both sides; `side` decides only the keys TARGET lost. */
+const orphanScenario = (side: "source" | "target") => `
+  CREATE TABLE p1 (id int PRIMARY KEY);
+  INSERT INTO p1 SELECT generate_series(1, 10);
+
+  -- a NOT VALID key over an orphan, and a clean twin
+  CREATE TABLE nv_bad (id int PRIMARY KEY, pid int);
+  CREATE TABLE nv_good (id int PRIMARY KEY, pid int);
+  INSERT INTO nv_bad VALUES (1, 1), (2, 2), (3, 99);
+  INSERT INTO nv_good VALUES (1, 1), (2, NULL);
+  ALTER TABLE nv_bad ADD CONSTRAINT nv_bad_pid_fkey FOREIGN KEY (pid) REFERENCES p1 NOT VALID;
+  ALTER TABLE nv_good ADD CONSTRAINT nv_good_pid_fkey FOREIGN KEY (pid) REFERENCES p1 NOT VALID;
+
+  -- keys SOURCE has and TARGET lost; and one TARGET kept under another name (not lost)
+  CREATE TABLE lost_bad (id int PRIMARY KEY, pid int);
+  CREATE TABLE lost_good (id int PRIMARY KEY, pid int);
+  CREATE TABLE renamed (id int PRIMARY KEY, pid int);
+  INSERT INTO lost_bad VALUES (1, 3), (2, 77);
+  INSERT INTO lost_good VALUES (1, 3);
+  INSERT INTO renamed VALUES (1, 4);
+  ${side === "source"
+    ? `ALTER TABLE lost_bad ADD CONSTRAINT lost_bad_pid_fkey FOREIGN KEY (pid) REFERENCES p1 NOT VALID;
+       ALTER TABLE lost_good ADD CONSTRAINT lost_good_pid_fkey FOREIGN KEY (pid) REFERENCES p1;
+       ALTER TABLE renamed ADD CONSTRAINT renamed_old FOREIGN KEY (pid) REFERENCES p1;`
+    : `ALTER TABLE renamed ADD CONSTRAINT renamed_new FOREIGN KEY (pid) REFERENCES p1;`}
+
+  -- validated keys whose triggers were bypassed: replication role, disabled triggers
+  CREATE TABLE rep_bad (id int PRIMARY KEY, pid int REFERENCES p1);
+  CREATE TABLE rep_good (id int PRIMARY KEY, pid int REFERENCES p1);
+  CREATE TABLE dis_bad (id int PRIMARY KEY, pid int REFERENCES p1);
+  INSERT INTO rep_good VALUES (1, 5);
+  INSERT INTO rep_bad VALUES (1, 5);
+  SET session_replication_role = replica;
+  INSERT INTO rep_bad VALUES (2, 55), (3, 56);
+  SET session_replication_role = DEFAULT;
+  ALTER TABLE dis_bad DISABLE TRIGGER ALL;
+  INSERT INTO dis_bad VALUES (1, 66);
+  ALTER TABLE dis_bad ENABLE TRIGGER ALL;
+
+  -- self references
+  CREATE TABLE emp_bad (id int PRIMARY KEY, manager_id int REFERENCES emp_bad);
+  CREATE TABLE emp_good (id int PRIMARY KEY, manager_id int REFERENCES emp_good);
+  INSERT INTO emp_bad VALUES (1, NULL), (2, 1);
+  INSERT INTO emp_good VALUES (1, NULL), (2, 1), (3, 2);
+  SET session_replication_role = replica;
+  INSERT INTO emp_bad VALUES (3, 999);
+  SET session_replication_role = DEFAULT;
+
+  -- composite keys: MATCH SIMPLE (a NULL part is no orphan), MATCH FULL (a NULL part is a violation)
+  CREATE TABLE cp (a int, b int, PRIMARY KEY (a, b));
+  INSERT INTO cp VALUES (1, 1), (2, 2);
+  CREATE TABLE cc_simple_bad (id int PRIMARY KEY, a int, b int, FOREIGN KEY (a, b) REFERENCES cp);
+  CREATE TABLE cc_simple_good (id int PRIMARY KEY, a int, b int, FOREIGN KEY (a, b) REFERENCES cp);
+  CREATE TABLE cc_full_bad (id int PRIMARY KEY, a int, b int, FOREIGN KEY (a, b) REFERENCES cp MATCH FULL);
+  CREATE TABLE cc_full_good (id int PRIMARY KEY, a int, b int, FOREIGN KEY (a, b) REFERENCES cp MATCH FULL);
+  INSERT INTO cc_simple_bad VALUES (1, 1, 1), (2, 1, NULL), (3, NULL, 9);
+  INSERT INTO cc_simple_good VALUES (1, 1, 1), (2, 9, NULL), (3, NULL, NULL);
+  INSERT INTO cc_full_good VALUES (1, 1, 1), (2, NULL, NULL);
+  INSERT INTO cc_full_bad VALUES (1, 2, 2);
+  SET session_replication_role = replica;
+  INSERT INTO cc_simple_bad VALUES (4, 9, 9);
+  INSERT INTO cc_full_bad VALUES (2, 1, NULL), (3, NULL, NULL);
+  SET session_replication_role = DEFAULT;
+
+  -- partitioned child tables: the key is checked once, on the partitioned table
+  CREATE TABLE ev_bad (id int, pid int REFERENCES p1, at date NOT NULL) PARTITION BY RANGE (at);
+  CREATE TABLE ev_bad_2025 PARTITION OF ev_bad FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+  CREATE TABLE ev_bad_2026 PARTITION OF ev_bad FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+  CREATE TABLE ev_good (id int, pid int REFERENCES p1, at date NOT NULL) PARTITION BY RANGE (at);
+  CREATE TABLE ev_good_2025 PARTITION OF ev_good FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+  INSERT INTO ev_bad VALUES (1, 1, '2025-03-01'), (2, 2, '2026-03-01');
+  INSERT INTO ev_good VALUES (1, 1, '2025-03-01');
+  SET session_replication_role = replica;
+  INSERT INTO ev_bad VALUES (3, 42, '2026-05-01'), (4, 43, '2025-05-01');
+  SET session_replication_role = DEFAULT;
+
+  -- for logical keys (config): personal text keys, and a clean integer one
+  CREATE TABLE people (email text PRIMARY KEY);
+  INSERT INTO people VALUES ('ada@example.com');
+  CREATE TABLE mail_log (id int PRIMARY KEY, recipient_email text);
+  INSERT INTO mail_log VALUES (1, 'ada@example.com'), (2, 'ghost@example.com');
+  CREATE TABLE audit_ok (id int PRIMARY KEY, p1_ref int);
+  INSERT INTO audit_ok VALUES (1, 10);
+  ANALYZE;`
+
+describe("db-harness consistency", () => {
+  let dir = ""
+  let evidenceDir = ""
+  let orphanSource = ""
+  let orphanTarget = ""
+  let pagila = ""
+  let pagilaCopy = ""
+  let pagilaOrphans = ""
+  let countSource = ""
+  let countTarget = ""
+  let configPath = ""
+
+  beforeAll(async () => {
+    ;[orphanSource, orphanTarget, pagila, pagilaCopy, pagilaOrphans, countSource, countTarget] = await Promise.all([
+      freshDatabase("cons_os"),
+      freshDatabase("cons_ot"),
+      freshDatabase("cons_pa"),
+      freshDatabase("cons_pb"),
+      freshDatabase("cons_pc"),
+      freshDatabase("cons_cs"),
+      freshDatabase("cons_ct")
+    ])
+    const rows = readFileSync(new URL("./fixtures/pagila-rows.sql", import.meta.url), "utf8")
+    await Promise.all([
+      runSql(orphanSource, orphanScenario("source")),
+      runSql(orphanTarget, orphanScenario("target")),
+      ...[pagila, pagilaCopy, pagilaOrphans].map(async (url) => {
+        await loadPagila(url)
+        await runSql(url, rows)
+      })
+    ])
+    // A payment (partitioned by date) and a rental whose customer is gone, deleted with triggers off.
+    await runSql(pagilaOrphans, "SET session_replication_role = replica; DELETE FROM public.customer WHERE customer_id = (SELECT min(customer_id) FROM public.payment)")
+
+    const counts = (side: "source" | "target") => `
+      CREATE TABLE stable (id int PRIMARY KEY);
+      INSERT INTO stable SELECT generate_series(1, 100);
+      CREATE TABLE shrunk (id int PRIMARY KEY);
+      INSERT INTO shrunk SELECT generate_series(1, ${side === "source" ? 100 : 90});
+      CREATE TABLE grown (id int PRIMARY KEY);
+      INSERT INTO grown SELECT generate_series(1, ${side === "source" ? 100 : 104});
+      CREATE TABLE halved (id int PRIMARY KEY);
+      INSERT INTO halved SELECT generate_series(1, ${side === "source" ? 100 : 50});
+      CREATE TABLE ${side === "source" ? "only_in_source" : "only_in_target"} (id int);
+      CREATE TABLE pt (id int, at date NOT NULL) PARTITION BY RANGE (at);
+      CREATE TABLE pt_2025 PARTITION OF pt FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+      CREATE TABLE ${side === "source" ? "pt_2026" : "pt_rest"} PARTITION OF pt FOR VALUES FROM ('2026-01-01') TO (${side === "source" ? "'2027-01-01'" : "MAXVALUE"});
+      INSERT INTO pt SELECT i, date '2025-06-01' + (i % 400) FROM generate_series(1, 300) i;
+      CREATE TABLE locked (id int);
+      INSERT INTO locked SELECT generate_series(1, 1000);
+      ANALYZE;`
+    await Promise.all([runSql(countSource, counts("source")), runSql(countTarget, counts("target"))])
+
+    dir = mkdtempSync(join(tmpdir(), "db-harness-consistency-"))
+    evidenceDir = join(dir, "evidence")
+    configPath = join(dir, "consistency.yaml")
+    writeFileSync(
+      configPath,
+      [
+        "logical_foreign_keys:",
+        "  - name: mail_log_recipient",
+        "    table: public.mail_log",
+        "    columns: [recipient_email]",
+        "    references: { table: people, columns: [email] }",
+        "  - table: audit_ok",
+        "    columns: [p1_ref]",
+        "    references: { table: p1, columns: [id] }",
+        ""
+      ].join("\n")
+    )
+  })
+
+  afterAll(() => {
+    if (dir !== "") rmSync(dir, { recursive: true, force: true })
+  })
+
+  const consistency = (...args: ReadonlyArray<string>) => runCli(["consistency", ...args, "--evidence-dir", evidenceDir])
+
+  describe("orphans", () => {
+    let report: JsonReport
+    let code = 0
+    let stderr = ""
+
+    beforeAll(async () => {
+      const run = await consistency(orphanSource, orphanTarget, "--json", "--config", configPath)
+      code = run.code
+      stderr = run.stderr
+      report = parse(run.stdout)
+    })
+
+    const check = (table: string) => report.checks.foreignKeys.filter((c) => c.table === `public.${table}`)
+    const orphansOf = (table: string) => {
+      const found = check(table)
+      expect(found, `one check of ${table}`).toHaveLength(1)
+      return found[0]?.orphans
+    }
+    const findingOf = (table: string) => report.findings.find((f) => f.rule === "consistency/orphan-rows" && f.object.table === table)
+
+    it("exits 3 with status fail", () => {
+      expect(code, stderr).toBe(3)
+      expect(report.status).toBe("fail")
+      expect(stderr).toMatch(/consistency violation/)
+    })
+
+    it("a NOT VALID key: orphans found; its clean twin passes", () => {
+      expect(orphansOf("nv_bad")).toBe(1)
+      expect(check("nv_bad")[0]?.validated).toBe(false)
+      expect(findingOf("nv_bad")?.message).toMatch(/NOT VALID on TARGET/)
+      expect(findingOf("nv_bad")?.details?.["samples"]).toStrictEqual([{ pid: "99" }])
+      expect(orphansOf("nv_good")).toBe(0)
+      expect(findingOf("nv_good")).toBeUndefined()
+    })
+
+    it("a key TARGET lost: checked from SOURCE's declaration; a clean one and a renamed one pass", () => {
+      expect(check("lost_bad")[0]).toMatchObject({ declaredIn: "source", name: "lost_bad_pid_fkey", orphans: 1 })
+      expect(findingOf("lost_bad")?.message).toMatch(/TARGET lost this key/)
+      expect(check("lost_good")[0]).toMatchObject({ declaredIn: "source", orphans: 0 })
+      // Same columns and parent under a new name: matched by what it constrains, checked once, as TARGET's.
+      expect(check("renamed").map((c) => [c.name, c.declaredIn])).toStrictEqual([["renamed_new", "target"]])
+    })
+
+    it("a validated key whose triggers were bypassed (replication role, disabled triggers)", () => {
+      expect(check("rep_bad")[0]).toMatchObject({ validated: true, orphans: 2 })
+      expect(findingOf("rep_bad")?.message).toMatch(/bypassed/)
+      expect(findingOf("rep_bad")?.details?.["samples"]).toStrictEqual([{ pid: "55" }, { pid: "56" }])
+      expect(orphansOf("dis_bad")).toBe(1)
+      expect(orphansOf("rep_good")).toBe(0)
+    })
+
+    it("a self reference", () => {
+      expect(orphansOf("emp_bad")).toBe(1)
+      expect(findingOf("emp_bad")?.details?.["samples"]).toStrictEqual([{ manager_id: "999" }])
+      expect(orphansOf("emp_good")).toBe(0)
+    })
+
+    it("composite keys: MATCH SIMPLE skips a key with a NULL part; MATCH FULL counts it", () => {
+      // (1, NULL) and (NULL, 9) are no orphans under MATCH SIMPLE; (9, 9) is.
+      expect(orphansOf("cc_simple_bad")).toBe(1)
+      expect(findingOf("cc_simple_bad")?.details?.["samples"]).toStrictEqual([{ a: "9", b: "9" }])
+      expect(orphansOf("cc_simple_good")).toBe(0)
+      // (1, NULL) violates MATCH FULL; (NULL, NULL) does not.
+      expect(check("cc_full_bad")[0]).toMatchObject({ match: "full", orphans: 1 })
+      expect(findingOf("cc_full_bad")?.details?.["samples"]).toStrictEqual([{ a: "1", b: null }])
+      expect(orphansOf("cc_full_good")).toBe(0)
+    })
+
+    it("partitioned tables: checked once on the partitioned table, orphans in every partition counted", () => {
+      expect(orphansOf("ev_bad")).toBe(2)
+      expect(orphansOf("ev_good")).toBe(0)
+      expect(report.checks.foreignKeys.filter((c) => /ev_(bad|good)_/.test(c.table))).toStrictEqual([])
+    })
+
+    it("logical keys from the config: orphans found with personal values masked; a clean one passes", () => {
+      const logical = report.checks.foreignKeys.filter((c) => c.declaredIn === "config")
+      expect(logical.map((c) => [c.table, c.orphans])).toStrictEqual([
+        ["public.mail_log", 1],
+        ["public.audit_ok", 0]
+      ])
+      const found = findingOf("mail_log")
+      expect(found?.object).toStrictEqual({ kind: "logical foreign key", schema: "public", table: "mail_log", name: "mail_log_recipient" })
+      expect(found?.details?.["samples"]).toStrictEqual([{ recipient_email: "***" }])
+      expect(found?.details?.["maskedColumns"]).toStrictEqual(["recipient_email"])
+      expect(JSON.stringify(report)).not.toContain("ghost@example.com")
+    })
+
+    it("only the violations are findings, with the shared finding shape", () => {
+      const tables = report.findings.map((f) => f.object.table).sort()
+      expect(tables).toStrictEqual(["cc_full_bad", "cc_simple_bad", "dis_bad", "emp_bad", "ev_bad", "lost_bad", "mail_log", "nv_bad", "rep_bad"])
+      for (const f of report.findings) {
+        expect(Object.keys(f)).toStrictEqual(["rule", "severity", "object", "before", "after", "message", "fingerprint", "hint", "details"])
+        expect(f.severity).toBe("breaking")
+        expect(f.fingerprint).toMatch(/^[0-9a-f]{16}$/)
+      }
+      // Same data: no row-count findings.
+      expect(report.summary["rowCountViolations"]).toBe(0)
+    })
+
+    it("the listing query of a finding returns exactly the orphan rows", async () => {
+      const query = String(findingOf("cc_simple_bad")?.details?.["query"])
+      const rows = await runSql(orphanTarget, query)
+      expect(rows).toStrictEqual([{ id: 4, a: 9, b: 9 }])
+    })
+
+    it("readable output names constraint, tables, columns, counts and sample keys", async () => {
+      const run = await consistency(orphanSource, orphanTarget, "--config", configPath)
+      expect(run.code, run.stderr).toBe(3)
+      expect(run.stdout).toContain("orphan rows (9):")
+      expect(run.stdout).toContain("2 row(s) of public.rep_bad reference no row of public.p1 (pid → id)")
+      expect(run.stdout).toContain("sample keys: (a=1, b=NULL)")
+      expect(run.stdout).toMatch(/FAIL consistency .* 9 with orphans/)
+      expect(run.stdout).toMatch(/evidence: .*consistency_.*\.json/)
+    })
+  })
+
+  it("pagila with rows against itself: exit 0, every key checked and clean", async () => {
+    const run = await consistency(pagila, pagilaCopy, "--json")
+    expect(run.code, run.stderr).toBe(0)
+    const report = parse(run.stdout)
+    expect(report.status).toBe("pass")
+    expect(report.findings).toStrictEqual([])
+    expect(report.checks.foreignKeys.length).toBeGreaterThan(15)
+    expect(report.checks.foreignKeys.every((c) => c.orphans === 0)).toBe(true)
+    expect(report.checks.rowCounts.every((c) => c.status === "ok" && c.sourceMethod === "exact")).toBe(true)
+    // pagila declares payment's keys on each partition (not on the partitioned table): each is checked there.
+    expect(report.checks.foreignKeys.filter((c) => c.name === "payment_p2022_01_customer_id_fkey").map((c) => c.table)).toStrictEqual([
+      "public.payment_p2022_01"
+    ])
+  })
+
+  it("pagila with a customer deleted behind the triggers: orphans in every payment partition and in rental", async () => {
+    const run = await consistency(pagila, pagilaOrphans, "--json", "--tolerance", "0.5")
+    expect(run.code, run.stderr).toBe(3)
+    const report = parse(run.stdout)
+    const toCustomer = report.findings.filter(
+      (f) => f.rule === "consistency/orphan-rows" && (f.details?.["references"] as { table?: string } | undefined)?.table === "customer"
+    )
+    const payments = toCustomer.filter((f) => f.object.table?.startsWith("payment_p") === true)
+    const [expected] = await runSql(
+      pagila,
+      "SELECT count(*)::int AS n, count(DISTINCT tableoid)::int AS partitions FROM public.payment WHERE customer_id = (SELECT min(customer_id) FROM public.payment)"
+    )
+    expect(expected.n).toBeGreaterThan(0)
+    expect(payments).toHaveLength(expected.partitions)
+    expect(payments.reduce((total, f) => total + Number(f.details?.["orphans"]), 0)).toBe(expected.n)
+    expect(toCustomer.some((f) => f.object.table === "rental")).toBe(true)
+    // The lost customer is 1 row of many: within the 50% tolerance.
+    expect(report.findings.filter((f) => f.rule === "consistency/row-count")).toStrictEqual([])
+  })
+
+  describe("row counts", () => {
+    it("default tolerance (5%): 10% fewer rows and a table lost fail; 4% more rows pass; a new table is reported", async () => {
+      const run = await consistency(countSource, countTarget, "--json")
+      expect(run.code, run.stderr).toBe(3)
+      const report = parse(run.stdout)
+      const byTable = new Map(report.checks.rowCounts.map((c) => [c.table, c]))
+      expect(byTable.get("public.stable")).toMatchObject({ source: 100, target: 100, status: "ok", tolerance: 0.05 })
+      expect(byTable.get("public.grown")).toMatchObject({ source: 100, target: 104, status: "ok" })
+      expect(byTable.get("public.shrunk")).toMatchObject({ source: 100, target: 90, status: "out-of-tolerance" })
+      expect(byTable.get("public.halved")).toMatchObject({ source: 100, target: 50, status: "out-of-tolerance" })
+      // pt's partitions differ (2026 vs rest) but its rows are the same: compared as the sum.
+      expect(byTable.get("public.pt")).toMatchObject({ source: 300, target: 300, status: "ok" })
+      const rowCount = report.findings.filter((f) => f.rule === "consistency/row-count")
+      expect(rowCount.map((f) => f.object.table).sort()).toStrictEqual(["halved", "shrunk"])
+      const shrunk = rowCount.find((f) => f.object.table === "shrunk")
+      expect(shrunk?.details).toMatchObject({ source: 100, target: 90, difference: -10, fraction: 0.1, tolerance: 0.05, sourceMethod: "exact", targetMethod: "exact" })
+      expect(shrunk?.message).toBe("public.shrunk: SOURCE 100 rows, TARGET 90 (−10, 10.0%), over the tolerance of 5.0%")
+
+      const missing = report.findings.filter((f) => f.rule === "consistency/table-missing")
+      expect(missing.map((f) => [f.object.table, f.severity])).toStrictEqual([
+        ["only_in_source", "breaking"],
+        ["pt_2026", "hazard"]
+      ])
+      const added = report.findings.filter((f) => f.rule === "consistency/table-added")
+      expect(added.map((f) => [f.object.table, f.severity])).toStrictEqual([
+        ["only_in_target", "info"],
+        ["pt_rest", "info"]
+      ])
+    })
+
+    it("--tolerance 0.2 plus a per-table override and an exclusion: exit 0 (a repartitioning only warns)", async () => {
+      const config = join(dir, "counts.yaml")
+      writeFileSync(config, ["tolerances:", "  - table: public.halved", "    tolerance: 0.6", "exclude: [only_in_source]", ""].join("\n"))
+      const run = await consistency(countSource, countTarget, "--json", "--tolerance", "0.2", "--config", config)
+      expect(run.code, run.stderr).toBe(0)
+      const report = parse(run.stdout)
+      expect(report.status).toBe("warn") // pt_2026 is gone, its rows are in pt_rest: a hazard
+      const halved = report.checks.rowCounts.find((c) => c.table === "public.halved")
+      expect(halved).toMatchObject({ status: "ok", tolerance: 0.6 })
+      expect(report.checks.rowCounts.find((c) => c.table === "public.shrunk")).toMatchObject({ status: "ok", tolerance: 0.2 })
+      expect(report.findings.map((f) => [f.rule, f.object.table, f.severity])).toStrictEqual([
+        ["consistency/table-missing", "pt_2026", "hazard"],
+        ["consistency/table-added", "only_in_target", "info"],
+        ["consistency/table-added", "pt_rest", "info"]
+      ])
+    })
+
+    it("the override alone, without --tolerance: only shrunk is out of the 5% default", async () => {
+      const config = join(dir, "halved.yaml")
+      writeFileSync(config, "tolerances:\n  - table: halved\n    tolerance: 0.5\n")
+      const run = await consistency(countSource, countTarget, "--json", "--config", config)
+      expect(run.code).toBe(3)
+      const report = parse(run.stdout)
+      expect(report.findings.filter((f) => f.rule === "consistency/row-count").map((f) => f.object.table)).toStrictEqual(["shrunk"])
+    })
+
+    describe("a count that hits the statement timeout", () => {
+      let locker: pg.Client
+      beforeAll(async () => {
+        locker = new pg.Client({ connectionString: countTarget })
+        await locker.connect()
+        await locker.query("BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE")
+      })
+      afterAll(async () => {
+        await locker.query("ROLLBACK").catch(() => {})
+        await locker.end()
+      })
+
+      it("fails (exit 1) naming the table and the way out, and writes nothing", async () => {
+        const evidence = join(dir, "timeout-evidence")
+        const run = await runCli(["consistency", countSource, countTarget, "--statement-timeout", "500", "--tolerance", "1", "--evidence-dir", evidence])
+        expect(run.code).toBe(1)
+        expect(run.stderr).toMatch(/counting the rows of public\.locked on TARGET hit the statement timeout/)
+        expect(run.stderr).toMatch(/--estimates/)
+        expect(() => readdirSync(evidence)).toThrow()
+      })
+
+      it("with --estimates: falls back to the catalog estimate, labelled as such", async () => {
+        const run = await consistency(countSource, countTarget, "--statement-timeout", "500", "--tolerance", "1", "--estimates", "--json")
+        expect(run.code, run.stderr).toBe(3) // only_in_source is still missing
+        const report = parse(run.stdout)
+        expect(report.checks.rowCounts.find((c) => c.table === "public.locked")).toMatchObject({
+          source: 1000,
+          target: 1000,
+          sourceMethod: "exact",
+          targetMethod: "estimate",
+          status: "ok"
+        })
+        expect(report.summary["estimatedCounts"]).toBe(1)
+        const readable = await consistency(countSource, countTarget, "--statement-timeout", "500", "--tolerance", "1", "--estimates")
+        expect(readable.stdout).toMatch(/1 on catalog estimates/)
+      })
+    })
+  })
+
+  describe("exit codes and errors", () => {
+    it("a clean run writes a consistency_<timestamp>.json evidence file with the report", async () => {
+      const evidence = join(dir, "clean-evidence")
+      const run = await runCli(["consistency", pagila, pagilaCopy, "--evidence-dir", evidence])
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.stdout).toMatch(/^PASS consistency /m)
+      const files = readdirSync(evidence)
+      expect(files).toHaveLength(1)
+      expect(files[0]).toMatch(/^consistency_\d{4}-\d\d-\d\dT[\d-]+Z\.json$/)
+      const document = JSON.parse(readFileSync(join(evidence, files[0] as string), "utf8")) as Record<string, unknown>
+      expect(document).toMatchObject({ tool: "db-harness", command: "consistency", gate: "consistency", status: "pass" })
+      expect(JSON.stringify(document)).not.toMatch(/db-harness@/)
+    })
+
+    it("the same findings get the same fingerprints run after run", async () => {
+      const [a, b] = await Promise.all([consistency(countSource, countTarget, "--json"), consistency(countSource, countTarget, "--json")])
+      expect(parse(a.stdout).findings.map((f) => f.fingerprint)).toStrictEqual(parse(b.stdout).findings.map((f) => f.fingerprint))
+    })
+
+    const noEvidence = async (args: ReadonlyArray<string>) => {
+      const evidence = join(dir, `none-${Math.random().toString(36).slice(2)}`)
+      const run = await runCli(["consistency", ...args, "--evidence-dir", evidence])
+      expect(() => readdirSync(evidence)).toThrow()
+      return run
+    }
+
+    it("a bad URL: exit 1, one line", async () => {
+      const run = await noEvidence(["not a url", countTarget])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(/neither a postgres:\/\/ URL nor an environment name/)
+    })
+
+    it("a wrong password: exit 1, the password never shown", async () => {
+      const wrong = new URL(countTarget)
+      wrong.password = "wrong-secret"
+      const run = await noEvidence([countSource, wrong.toString()])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(/authentication failed/)
+      expect(run.stderr + run.stdout).not.toContain("wrong-secret")
+    })
+
+    it("a bad tolerance: exit 1 before connecting", async () => {
+      for (const tolerance of ["5%", "-0.1", "abc"]) {
+        const run = await noEvidence([countSource, countTarget, "--tolerance", tolerance])
+        expect(run.code).toBe(1)
+        expect(run.stderr).toContain(`--tolerance "${tolerance}" is not a fraction`)
+      }
+    })
+
+    it("a bad config file: exit 1 with file:line, nothing written", async () => {
+      const bad = join(dir, "bad.yaml")
+      writeFileSync(bad, "tolerance: 0.1\nlogical_foreign_keys:\n  - table: orders\n    colums: [customer_id]\n    references: { table: customers, columns: [id] }\n")
+      const run = await noEvidence([countSource, countTarget, "--config", bad])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain(`${bad}:4:5: logical_foreign_keys[0].colums: unknown key`)
+      expect(run.stderr).toContain(`${bad}:3:5: logical_foreign_keys[0].columns: Missing key`)
+    })
+
+    it("a logical key naming a table TARGET does not have: exit 1 with its file position", async () => {
+      const bad = join(dir, "missing-table.yaml")
+      writeFileSync(bad, "logical_foreign_keys:\n  - table: mail_logs\n    columns: [recipient_email]\n    references: { table: people, columns: [email] }\n")
+      const run = await noEvidence([orphanSource, orphanTarget, "--config", bad])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain(`${bad}:2:5: table: no table "mail_logs" on TARGET (did you mean "mail_log"?)`)
+    })
+  })
+})
