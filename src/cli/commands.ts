@@ -4,8 +4,9 @@
  */
 import { inspect } from "./commands/inspect.ts"
 import { demoCommand } from "./commands/demo.ts"
+import { detectPiiCommand } from "./commands/detect-pii.ts"
 import { driftCommand } from "./commands/drift.ts"
 import { propagateCommand } from "./commands/propagate.ts"
 import { rulesCommand } from "./commands/rules-check.ts"
 
-export const commands = [demoCommand, driftCommand, inspect, propagateCommand, rulesCommand] as const
+export const commands = [demoCommand, detectPiiCommand, driftCommand, inspect, propagateCommand, rulesCommand] as const
