@@ -11,8 +11,8 @@ import { definePlugin, Schema, type DetectHit } from "../engine/plugin.ts"
 
 const signal = nameSignal({
   strong: ["phone", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "msisdn", "telefon", "telefono", "téléphone", "handy", "portable", "gsm", "phonenumber", "phone number", "whatsapp"],
-  weak: ["contact", "number"],
-  veto: ["type", "count", "verified", "prefix", "extension", "ext", "country code", "model", "brand"]
+  weak: ["contact"],
+  veto: ["type", "count", "verified", "prefix", "extension", "ext", "country code", "model", "brand", "version", "ver", "release", "build"]
 })
 
 const PHONE_CHARS = /^\+?[\d\s().\/-]{7,24}$/
@@ -54,6 +54,8 @@ export default definePlugin({
           const international = value.startsWith("00") ? `+${value.slice(2)}` : value
           return parsePhoneNumberFromString(international)?.isValid() === true ? 2 : 0
         }
+        // `7.14.22.199` is a version, not a number someone dials.
+        if (/^\d\./.test(value)) return 0
         const bare = digits.length === value.length
         if (bare) {
           // Bare digits are a phone number only where the column says so.

@@ -15,6 +15,8 @@ import { resolveEndpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR, writeEvidence } from "../../engine/evidence.ts"
 import { objectPath, type Finding } from "../../engine/findings.ts"
 import { makeDetectors, piiVerdict, type PiiVerdict } from "../../engine/pii-detect.ts"
+import { withLeakDetection } from "../../engine/pii-stream.ts"
+import type { StageFactory } from "../../engine/propagate.ts"
 import { cleanSampleStatement, newSeed, scanDatabase, type PiiScanResult } from "../../engine/pii-scan.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
@@ -22,6 +24,16 @@ import { formatTable, logLine, printJson, printLine, style, type Style } from ".
 import packageJson from "../../../package.json" with { type: "json" }
 
 export const DEFAULT_SAMPLE_SIZE = 1000
+
+/**
+ * For `propagate --mask-pii`: the masking stage factory followed by in-stream PII detection on the
+ * columns masking leaves untouched (src/engine/pii-stream.ts).
+ */
+export const inStreamDetection = (masking: StageFactory) =>
+  Effect.gen(function* () {
+    const { builtinPlugins } = yield* Effect.promise(() => import("../../plugins/index.ts"))
+    return withLeakDetection(masking, yield* makeDetectors(builtinPlugins))
+  })
 
 const flags = {
   target: Argument.String("target").pipe(
