@@ -5,8 +5,9 @@
 import { inspect } from "./commands/inspect.ts"
 import { consistencyCommand } from "./commands/consistency.ts"
 import { demoCommand } from "./commands/demo.ts"
+import { detectPiiCommand } from "./commands/detect-pii.ts"
 import { driftCommand } from "./commands/drift.ts"
 import { propagateCommand } from "./commands/propagate.ts"
 import { rulesCommand } from "./commands/rules-check.ts"
 
-export const commands = [consistencyCommand, demoCommand, driftCommand, inspect, propagateCommand, rulesCommand] as const
+export const commands = [consistencyCommand, demoCommand, detectPiiCommand, driftCommand, inspect, propagateCommand, rulesCommand] as const

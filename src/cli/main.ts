@@ -43,6 +43,14 @@ const program = Command.runWith(app, { version: packageJson.version })(process.a
 const exit = await Effect.runPromiseExit(program)
 const style = styleFor(colour)
 
+/** PII that survived masking fails a run from inside a table's copy, wrapped by it: look down the causes. */
+const piiDetectedIn = (error: unknown): boolean => {
+  for (let e = error as { _tag?: string; reason?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    if (e._tag === "HarnessError" && e.reason === "PiiDetected") return true
+  }
+  return false
+}
+
 const exitCodeOf = (result: typeof exit): number => {
   if (Exit.isSuccess(result)) return ExitCode.Success
   const failure = Cause.findErrorOption(result.cause)
@@ -54,7 +62,7 @@ const exitCodeOf = (result: typeof exit): number => {
     }
     if (error._tag === "HarnessError") {
       process.stderr.write(`${style.red("error:")} ${redactUrl(error.message ?? "")}\n`)
-      return ExitCode.Error
+      return piiDetectedIn(error) ? ExitCode.PiiDetected : ExitCode.Error
     }
     // Parse errors of the CLI itself were already shown by the CLI's presenter.
     return ExitCode.Error

@@ -100,9 +100,78 @@ export interface GateHooks {
   readonly run: (input: GateInput) => Effect.Effect<ReadonlyArray<Finding>, HarnessError>
 }
 
+/** A column as a PII detector sees it when it is compiled for that column. */
+export interface DetectColumn extends StageColumn {
+  /** `schema.table`. */
+  readonly table: string
+  /** The column's name as lower-case words: `homePhoneNumber` → `home phone number`, `cc_num` → `cc num`. */
+  readonly words: ReadonlyArray<string>
+  /** The table's name as lower-case words (`customer_account` → `customer account`). */
+  readonly tableWords: ReadonlyArray<string>
+}
+
+/**
+ * How a column's name or type speaks for an entity: `strong` (`email`, `ssn`, an `inet` column),
+ * `weak` (`contact`, `name` in a person table), `none`. A signal never flags a column by itself;
+ * it lowers how many validated values are needed, and lets look-alike values count (`weak` hits).
+ */
+export type NameSignal = "strong" | "weak" | "none"
+
+/**
+ * What one value says, from the per-value test:
+ * - `0`: not the entity;
+ * - `1`: a look-alike that counts only when the column's name or type also says so (nine bare
+ *   digits for an SSN, a five-digit postal code, a word that could be a first name);
+ * - `2`: validated on its own (an address with a real domain, a number passing its checksum and
+ *   issuer rules, a phone number valid for its region).
+ */
+export type DetectHit = 0 | 1 | 2
+
+/** A detector compiled for one column: plain synchronous functions for the scan's hot loop. */
+export interface ColumnDetector {
+  readonly signal: NameSignal
+  /** The whole value (PostgreSQL text form, never NULL) is the entity. */
+  readonly test: (value: string) => DetectHit
+  /**
+   * For entities that hide inside free text or JSON (`notes`, `payload`): the first validated
+   * occurrence in `text`, or undefined. Present only when the column can hold free text.
+   */
+  readonly find?: (text: string) => string | undefined
+}
+
+/**
+ * The hooks a `detect` plugin's `make` returns: one kind of personal data. Like a masking
+ * strategy, it is compiled once per column into plain functions; the scanner then calls `test` on
+ * sampled values and decides per column from the share of hits (pii-detect.ts).
+ */
+export interface Detector {
+  /** The entity, e.g. `email`; findings are reported under the rule `pii/<entity>`. */
+  readonly entity: string
+  /**
+   * How much one validated value proves: `checksum` (random look-alikes pass rarely: Luhn about
+   * 1 in 10, IBAN 1 in 97, so a high share of hits is not chance), `format` (a strict structure
+   * checked by a parser: e-mail, phone, IP), `shape` (plausible but common: names, postal codes).
+   * The share of hits a column needs rises from checksum to shape.
+   */
+  readonly evidence: "checksum" | "format" | "shape"
+  /** Masks a value for the report's example (`j***@e***.com`); the raw value is never shown. */
+  readonly maskExample?: (value: string) => string
+  /** Compile for one column, once; undefined when the entity cannot be in this column (its type). */
+  readonly compile: (column: DetectColumn) => ColumnDetector | undefined
+}
+
+/** What the host gives a detector's `make`. */
+export interface DetectContext {
+  /**
+   * Countries (ISO 3166 alpha-2) whose national formats are tried for numbers written without a
+   * country code (phone numbers, postal codes), most likely first.
+   */
+  readonly regions: ReadonlyArray<string>
+}
+
 export interface HooksByKind {
   readonly mask: MaskStrategy
-  readonly detect: unknown
+  readonly detect: Detector
   readonly subset: unknown
   readonly gate: GateHooks
   readonly sink: unknown
@@ -110,7 +179,7 @@ export interface HooksByKind {
 
 export interface ContextByKind {
   readonly mask: MaskContext
-  readonly detect: unknown
+  readonly detect: DetectContext
   readonly subset: unknown
   readonly gate: unknown
   readonly sink: unknown

@@ -10,6 +10,7 @@ import { resolveEndpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
 import type { Catalog } from "../../engine/catalog.ts"
 import { prepareMasking } from "../../engine/masking.ts"
+import { inStreamDetection } from "./detect-pii.ts"
 import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult, type SourceQuery, type StageFactory } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
@@ -237,7 +238,8 @@ export const propagateCommand = Command.make(
         protectedTargets: flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS,
         allowProtectedTarget: flags.allowProtected,
         stages: [],
-        stageFactories: masking === undefined ? [] : [masking]
+        // --mask-pii: the detectors then scan what masking left untouched, as rows stream (exit 4 on a leak).
+        stageFactories: masking === undefined ? [] : flags.maskPii ? yield* inStreamDetection(masking) : [masking]
       })
     })
 ).pipe(Command.withDescription("Copy SOURCE into TARGET in one streaming COPY pass, table by table, at one consistent snapshot"))
