@@ -5,7 +5,8 @@
 import { inspect } from "./commands/inspect.ts"
 import { demoCommand } from "./commands/demo.ts"
 import { driftCommand } from "./commands/drift.ts"
+import { planCommand } from "./commands/plan.ts"
 import { propagateCommand } from "./commands/propagate.ts"
 import { rulesCommand } from "./commands/rules-check.ts"
 
-export const commands = [demoCommand, driftCommand, inspect, propagateCommand, rulesCommand] as const
+export const commands = [demoCommand, driftCommand, inspect, planCommand, propagateCommand, rulesCommand] as const
