@@ -7,7 +7,8 @@ import { consistencyCommand } from "./commands/consistency.ts"
 import { demoCommand } from "./commands/demo.ts"
 import { detectPiiCommand } from "./commands/detect-pii.ts"
 import { driftCommand } from "./commands/drift.ts"
+import { planCommand } from "./commands/plan.ts"
 import { propagateCommand } from "./commands/propagate.ts"
 import { rulesCommand } from "./commands/rules-check.ts"
 
-export const commands = [consistencyCommand, demoCommand, detectPiiCommand, driftCommand, inspect, propagateCommand, rulesCommand] as const
+export const commands = [consistencyCommand, demoCommand, detectPiiCommand, driftCommand, inspect, planCommand, propagateCommand, rulesCommand] as const

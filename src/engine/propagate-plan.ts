@@ -44,6 +44,8 @@ export interface PlanOptions {
   readonly stages: ReadonlyArray<Stage>
   /** Whether a column a stage touches may stay in binary format (else the table goes as text). */
   readonly hasBinaryConverter: (column: StageColumn) => boolean
+  /** A SELECT (of the copied columns, in order) to read a table with instead of the whole table, by label. */
+  readonly sourceSelects?: ReadonlyMap<string, string>
 }
 
 const label = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`
@@ -176,7 +178,7 @@ export const planPropagation = (
         format,
         formatReason,
         estimatedRows: Math.max(0, sourceTable.rowEstimate),
-        sourceSelect: `SELECT ${columnList} FROM ONLY ${sourceName}`,
+        sourceSelect: options.sourceSelects?.get(label(sourceTable)) ?? `SELECT ${columnList} FROM ONLY ${sourceName}`,
         // No FREEZE: it made a 2M-row load 1.2 s slower (6.1 -> 7.3 s, bench/propagate.bench.ts),
         // and a dev copy gains little from rows frozen up front.
         targetCopySql: `COPY ${targetName} (${columnList}) FROM STDIN (FORMAT ${format})`,

@@ -48,6 +48,11 @@ export interface PropagateOptions {
    * against it), with what they want recorded in the evidence file under `name`.
    */
   readonly stageFactories?: ReadonlyArray<StageFactory>
+  /**
+   * Replaces the SELECT some tables are read with (e.g. a subset), decided from the source's
+   * catalog at the run's snapshot; what it records goes into the evidence file under `name`.
+   */
+  readonly sourceFilter?: SourceFilter
   readonly dryRun: boolean
   readonly protectedTargets: ReadonlyArray<string>
   readonly allowProtectedTarget: boolean
@@ -72,6 +77,31 @@ export interface StageFactory {
   ) => Effect.Effect<{ readonly stage: Stage; readonly evidence: unknown }, HarnessError>
 }
 
+/** What a source filter sees of a finished run, for its evidence. */
+export interface SourceFilterRun {
+  readonly tables: ReadonlyArray<TableOutcome>
+  readonly foreignKeys: ReadonlyArray<ForeignKeyValidation>
+}
+
+export interface SourceFilter {
+  readonly name: string
+  readonly make: (
+    source: Catalog,
+    query: SourceQuery
+  ) => Effect.Effect<{
+    /** Full `SELECT <the plan's copied columns, in order> ...` by table label (`schema.table`). */
+    readonly selects: ReadonlyMap<string, string>
+    readonly evidence: (run: SourceFilterRun) => unknown
+  }, HarnessError>
+}
+
+/** One foreign key touching the copied tables, as the target has it after the run. */
+export interface ForeignKeyValidation {
+  readonly table: string
+  readonly name: string
+  readonly validated: boolean
+}
+
 export interface TableOutcome {
   readonly table: string
   readonly format: "binary" | "text"
@@ -94,7 +124,13 @@ export interface PropagateResult {
   /** What each stage factory recorded (e.g. `mask`: which rule masked which column). */
   readonly stageEvidence: Readonly<Record<string, unknown>>
   readonly tables: ReadonlyArray<TableOutcome>
-  readonly foreignKeys: { readonly dropped: number; readonly restored: number; readonly notValidated: ReadonlyArray<string> }
+  readonly foreignKeys: {
+    readonly dropped: number
+    readonly restored: number
+    readonly notValidated: ReadonlyArray<string>
+    /** Every re-added key and whether the target validated it (empty in a dry run). */
+    readonly validation?: ReadonlyArray<ForeignKeyValidation>
+  }
   readonly sequences: number
   readonly durationMs: number
   readonly evidence: WrittenEvidence | undefined
@@ -182,6 +218,15 @@ const restoreForeignKeys = (target: pg.Client, keys: ReadonlyArray<ForeignKeyDef
     return { restored, notValidated }
   })
 
+/** Whether the target holds each of these keys validated (after they were re-added). */
+const validationOf = (target: pg.Client, keys: ReadonlyArray<ForeignKeyDefinition>) =>
+  Effect.forEach(keys, (key) =>
+    q(target, "SELECT convalidated AS v FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass", [key.name, key.table]).pipe(
+      Effect.map((r): ForeignKeyValidation => ({ table: key.table, name: key.name, validated: (r.rows[0] as { v?: boolean } | undefined)?.v === true })),
+      Effect.orElseSucceed((): ForeignKeyValidation => ({ table: key.table, name: key.name, validated: false }))
+    )
+  )
+
 const syncSequences = (source: pg.Client, target: pg.Client, plan: PropagatePlan, sourceCatalog: Catalog, targetCatalog: Catalog) =>
   Effect.gen(function* () {
     const copied = new Set(plan.tables.map((t) => `${t.source.schema}.${t.source.name}`))
@@ -209,10 +254,12 @@ const syncSequences = (source: pg.Client, target: pg.Client, plan: PropagatePlan
  * has at least `splitRows` estimated rows and there are several jobs; then `jobs` ranges of equal
  * page counts, the last one open-ended. TID range scans make each range read only its pages.
  */
-const planRanges = (reader: pg.Client, plan: PropagatePlan, options: PropagateOptions) =>
+const planRanges = (reader: pg.Client, plan: PropagatePlan, options: PropagateOptions, whole: ReadonlySet<string> = new Set()) =>
   Effect.gen(function* () {
     const ranges = new Map<string, ReadonlyArray<string>>(plan.tables.map((t) => [t.label, [""]]))
-    const big = plan.tables.filter((t) => options.jobs >= 2 && t.estimatedRows >= options.splitRows)
+    // A table read through a filter's SELECT is read in one piece: a ctid condition cannot be
+    // appended to an arbitrary query, and re-running its subqueries per range would cost more.
+    const big = plan.tables.filter((t) => options.jobs >= 2 && t.estimatedRows >= options.splitRows && !whole.has(t.label))
     if (big.length === 0) return ranges
     const result = yield* q(
       reader,
@@ -267,14 +314,27 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           )
         })
       )
+      const filter = options.sourceFilter === undefined
+        ? undefined
+        : yield* Effect.scoped(
+            Effect.gen(function* () {
+              const reader = yield* snapshot.reader("db-harness source filter")
+              const query: SourceQuery = (sql) =>
+                Effect.map(q(reader, sql, [], "source"), (result) => result.rows as ReadonlyArray<Record<string, unknown>>)
+              return yield* options.sourceFilter!.make(sourceCatalog, query)
+            })
+          )
+      const filterEvidence = (run: SourceFilterRun) =>
+        filter === undefined ? {} : { [options.sourceFilter!.name]: filter.evidence(run) }
       const plan = yield* planPropagation(sourceCatalog, targetCatalog, {
+        ...(filter === undefined ? {} : { sourceSelects: filter.selects }),
         include: options.include,
         exclude: options.exclude,
         stages: [...options.stages, ...made.map((m) => m.stage)],
         hasBinaryConverter: options.hasBinaryConverter
       })
       const rangesByTable = yield* Effect.scoped(
-        Effect.flatMap(snapshot.reader("db-harness planner"), (reader) => planRanges(reader, plan, options))
+        Effect.flatMap(snapshot.reader("db-harness planner"), (reader) => planRanges(reader, plan, options, new Set(filter?.selects.keys())))
       )
       if (options.dryRun) {
         return {
@@ -282,7 +342,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           snapshotId: snapshot.snapshotId,
           plan,
           ranges: rangesByTable,
-          stageEvidence: Object.fromEntries(made.map((m) => [m.name, m.evidence])),
+          stageEvidence: { ...Object.fromEntries(made.map((m) => [m.name, m.evidence])), ...filterEvidence({ tables: [], foreignKeys: [] }) },
           tables: [],
           foreignKeys: { dropped: 0, restored: 0, notValidated: [] },
           sequences: 0,
@@ -350,6 +410,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
       const loaded = yield* Effect.exit(Effect.all(Array.from({ length: jobs }, (_, i) => worker(i)), { concurrency: "unbounded" }))
 
       const restoredKeys = yield* restoreForeignKeys(control, toRestore)
+      const validation = yield* validationOf(control, toRestore)
       yield* Effect.promise(() => rm(journal, { force: true }))
       if (Exit.isFailure(loaded)) return yield* Effect.failCause(loaded.cause)
 
@@ -394,7 +455,8 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         })
       }
       const durationMs = Date.now() - started
-      const foreignKeys = { dropped: keys.length, restored: restoredKeys.restored, notValidated: restoredKeys.notValidated }
+      const foreignKeys = { dropped: keys.length, restored: restoredKeys.restored, notValidated: restoredKeys.notValidated, validation }
+      const filtered = filterEvidence({ tables, foreignKeys: validation })
       const evidence = yield* writeEvidence(options.evidenceDir, "propagate", {
         kind: "propagate",
         tool: { name: "db-harness", version: options.toolVersion },
@@ -405,6 +467,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         snapshotId: snapshot.snapshotId,
         filters: { include: options.include, exclude: options.exclude },
         ...Object.fromEntries(made.map((m) => [m.name, m.evidence])),
+        ...filtered,
         tables,
         skippedTables: plan.skipped,
         foreignKeys,
@@ -428,7 +491,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         snapshotId: snapshot.snapshotId,
         plan,
         ranges: rangesByTable,
-        stageEvidence: Object.fromEntries(made.map((m) => [m.name, m.evidence])),
+        stageEvidence: { ...Object.fromEntries(made.map((m) => [m.name, m.evidence])), ...filtered },
         tables,
         foreignKeys,
         sequences,

@@ -13,6 +13,7 @@ import { prepareMasking } from "../../engine/masking.ts"
 import { inStreamDetection } from "./detect-pii.ts"
 import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult, type SourceQuery, type StageFactory } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
+import { loadSubsetRules, subsetSourceFilter } from "../../engine/subset-source.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { formatTable, logLine, printJson, printLine, style } from "../output.ts"
@@ -52,6 +53,10 @@ export const propagateFlags = {
   ),
   rules: Flag.String("rules").pipe(
     Flag.withDescription("masking rules: a YAML file, or a shipped profile (baseline, gdpr_ccpa, hipaa); masks what they cover"),
+    Flag.optional
+  ),
+  subset: Flag.String("subset").pipe(
+    Flag.withDescription("subset rules (YAML): copy only the rows they select, with every foreign key still satisfied"),
     Flag.optional
   ),
   dryRun: Flag.Boolean("dry-run").pipe(
@@ -120,6 +125,12 @@ const printSummary = (result: PropagateResult) =>
       yield* printLine(
         `masked ${masked} columns (${masking.columns.length - masked} kept by rule) with ${masking.rulesFiles.join(" <- ")}` +
           (masking.keyed ? "" : "; no DB_HARNESS_MASK_KEY, so this run's masking was random")
+      )
+    }
+    const subset = result.stageEvidence["subset"] as { seed: number; rulesDigest: string; allForeignKeysValid: boolean; foreignKeys: ReadonlyArray<unknown> } | undefined
+    if (subset !== undefined) {
+      yield* printLine(
+        `subset by rules ${subset.rulesDigest.slice(0, 12)} (seed ${subset.seed}): ${subset.foreignKeys.length} foreign keys checked on the target, ${subset.allForeignKeysValid ? "all valid" : "NOT all valid"}`
       )
     }
     if (result.evidence) yield* printLine(`evidence: ${result.evidence.path}`)
@@ -224,6 +235,8 @@ export const propagateCommand = Command.make(
       const cli = yield* CliEnvironment
       const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
       const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii)
+      // Read and shape-checked before any connection, so a bad file fails first.
+      const subset = flags.subset._tag === "Some" ? subsetSourceFilter(yield* loadSubsetRules(flags.subset.value, cli.cwd)) : undefined
       yield* runPropagate({
         source: yield* resolveEndpoint(flags.source, cli.env),
         target: yield* resolveEndpoint(flags.target, cli.env),
@@ -239,7 +252,8 @@ export const propagateCommand = Command.make(
         allowProtectedTarget: flags.allowProtected,
         stages: [],
         // --mask-pii: the detectors then scan what masking left untouched, as rows stream (exit 4 on a leak).
-        stageFactories: masking === undefined ? [] : flags.maskPii ? yield* inStreamDetection(masking) : [masking]
+        stageFactories: masking === undefined ? [] : flags.maskPii ? yield* inStreamDetection(masking) : [masking],
+        ...(subset === undefined ? {} : { sourceFilter: subset })
       })
     })
 ).pipe(Command.withDescription("Copy SOURCE into TARGET in one streaming COPY pass, table by table, at one consistent snapshot"))

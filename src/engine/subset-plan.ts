@@ -1,0 +1,426 @@
+/**
+ * The subset planner: turns resolved subset rules into one `SELECT` per table, so the engine can
+ * stream `COPY (SELECT ...) TO STDOUT` on the shared snapshot and nothing is ever held in this
+ * process. Every query runs at the same snapshot, so their answers agree with one another.
+ *
+ * The model, over the foreign-key graph (real keys of leaf tables, partitions included, plus the
+ * rules' virtual keys; a key to a partitioned table is an edge to each of its partitions):
+ *
+ * - Roots R(T): rows a table's rule picks: a keyed hash of the primary key under the sample
+ *   fraction (`hashtextextended(key::text, seed)`, so reruns pick the same rows), a date range, a
+ *   WHERE clause, every row (critical tables) or none (excluded tables).
+ * - Downward D(T): with cascade_selection, children of D rows follow, level by level, to
+ *   max_cascade_depth: D_k(T) = R(T) ∪ children (via each key) of D_{k-1}(parent). Levels are
+ *   separate CTEs, so cycles cannot loop and diamonds cost nothing extra. Fan-out caps keep at
+ *   most N children per parent row (the lowest hashes). Critical tables do not cascade.
+ * - Upward closure S(T): S(T) = D(T) ∪ the parents of S(child) over every key, so no foreign key
+ *   of the copy can point at a missing row. Tables are visited children first over the
+ *   condensation of the graph (Tarjan's strongly connected components); a component with a cycle
+ *   (self reference, two-table cycle, several cycles) is one recursive CTE over all its tables,
+ *   each row tagged with its table and carrying its key columns, expanding through index lookups
+ *   of the parents.
+ * - A nullable key whose rules allow it (per key or globally; always for keys into excluded
+ *   tables) is not followed upward; instead the copied value becomes NULL when its parent is not
+ *   selected.
+ *
+ * Fan-out caps and the row limit only shrink roots and cascaded children; parents a selected row
+ * needs are always added, so limits never break a key.
+ */
+import { copyableColumns, findTable, quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
+import { foreignKeyId, leavesOf, type SubsetRules } from "./subset-rules.ts"
+
+export interface SubsetEdge {
+  readonly id: number
+  readonly child: Table
+  readonly parent: Table
+  readonly childColumns: ReadonlyArray<string>
+  readonly parentColumns: ReadonlyArray<string>
+  /** Constraint name, or `virtual_foreign_keys[i]`. */
+  readonly name: string
+  readonly virtual: boolean
+  readonly validated: boolean
+  /** The child's columns become NULL when the parent row is not selected (the edge is not followed upward). */
+  readonly nullify: boolean
+  readonly maxChildrenPerParent: number | undefined
+}
+
+export type SubsetRole = "critical" | "excluded" | "root" | "related"
+
+export interface SubsetTablePlan {
+  readonly table: Table
+  /** `schema.table`, unquoted. */
+  readonly label: string
+  readonly role: SubsetRole
+  /** `[WITH RECURSIVE ...] SELECT <copyable columns> FROM ONLY <table> x WHERE ...`. */
+  readonly select: string
+  /** For root tables: `SELECT count(*) AS total, count(*) FILTER (WHERE root) AS roots ...`. */
+  readonly rootCountSql: string | undefined
+  /** The sample fraction of a table sampled by hash, for the tolerance check; undefined otherwise. */
+  readonly sampleFraction: number | undefined
+  /** Columns set to NULL when their parent is not selected. */
+  readonly nulledColumns: ReadonlyArray<string>
+}
+
+export interface SubsetPlan {
+  /** Every leaf table, parents before children (the members of a cycle together). */
+  readonly tables: ReadonlyArray<SubsetTablePlan>
+  readonly edges: ReadonlyArray<SubsetEdge>
+  /** Strongly connected components with a cycle, as table labels. */
+  readonly cycles: ReadonlyArray<ReadonlyArray<string>>
+}
+
+const label = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`
+const nameOf = (table: Table) => tableKey(table.schema, table.name)
+const columnsOf = (alias: string, columns: ReadonlyArray<string>) => columns.map((c) => `${alias}.${quoteIdent(c)}`).join(", ")
+const tuple = (alias: string, columns: ReadonlyArray<string>) =>
+  columns.length === 1 ? `${alias}.${quoteIdent(columns[0]!)}` : `(${columnsOf(alias, columns)})`
+const allNotNull = (alias: string, columns: ReadonlyArray<string>) => columns.map((c) => `${alias}.${quoteIdent(c)} IS NOT NULL`).join(" AND ")
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
+
+/** One disjunct of a table's row predicate, written for any alias of the table. */
+interface Term {
+  readonly sql: (alias: string) => string
+  /** CTE names the term reads. */
+  readonly ctes: ReadonlyArray<string>
+  /** Set for a child reached by cascading through this edge (its parents are selected already). */
+  readonly viaEdge?: number
+  /** A pure keyed-hash sample of the table's primary key at this fraction (may be pushed into children). */
+  readonly hashSample?: number
+}
+
+interface Cte {
+  readonly name: string
+  readonly sql: string
+  readonly deps: ReadonlyArray<string>
+  readonly order: number
+}
+
+const or = (terms: ReadonlyArray<Term>, alias: string) =>
+  terms.length === 0 ? "false" : terms.length === 1 ? terms[0]!.sql(alias) : terms.map((t) => `(${t.sql(alias)})`).join(" OR ")
+
+export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => {
+  const leaves = catalog.tables.filter((t) => t.relkind === "r")
+  const index = new Map(leaves.map((t, i) => [t, i]))
+  const isCritical = (t: Table) => rules.critical.has(t)
+  const isExcluded = (t: Table) => rules.excluded.has(t)
+
+  // ---------------------------------------------------------------- edges
+  const edges: Array<SubsetEdge> = []
+  const addEdge = (child: Table, parentTable: Table | undefined, childColumns: ReadonlyArray<string>, parentColumns: ReadonlyArray<string>, name: string, virtual: boolean, validated: boolean) => {
+    if (parentTable === undefined || isExcluded(child)) return
+    const options = rules.foreignKeyOptions.get(foreignKeyId(child, childColumns))
+    const parents = leavesOf(catalog, parentTable)
+    const nullable = childColumns.every((c) => !(child.columns.find((col) => col.name === c)?.notNull ?? true))
+    for (const parent of parents) {
+      const excludedParent = isExcluded(parent)
+      // NULLing needs one parent table to test against; a key into a partitioned table is followed instead.
+      const wantsNull = options?.nullUnselectedParent ?? rules.nullUnselectedParents
+      const nullify = excludedParent || (wantsNull && nullable && parents.length === 1 && !isCritical(parent))
+      edges.push({
+        id: edges.length,
+        child,
+        parent,
+        childColumns,
+        parentColumns,
+        name,
+        virtual,
+        validated,
+        nullify,
+        maxChildrenPerParent: options?.maxChildrenPerParent ?? rules.maxChildrenPerParent
+      })
+    }
+  }
+  for (const child of leaves) {
+    for (const fk of child.foreignKeys)
+      addEdge(child, findTable(catalog, fk.references.schema, fk.references.table), fk.columns, fk.references.columns, fk.name, false, fk.validated)
+  }
+  for (const v of rules.virtualForeignKeys) {
+    for (const child of leavesOf(catalog, v.table)) addEdge(child, v.references.table, v.columns, v.references.columns, v.name, true, false)
+  }
+
+  // ---------------------------------------------------------------- CTE registry
+  const ctes = new Map<string, Cte>()
+  const byContent = new Map<string, string>()
+  const cte = (prefix: string, sql: string, deps: ReadonlyArray<string>): string => {
+    const known = byContent.get(sql)
+    if (known !== undefined) return known
+    const name = `${prefix}${ctes.size}`
+    ctes.set(name, { name, sql, deps, order: ctes.size })
+    byContent.set(sql, name)
+    return name
+  }
+  const depsOf = (terms: ReadonlyArray<Term>) => [...new Set(terms.flatMap((t) => t.ctes))]
+
+  // ---------------------------------------------------------------- roots
+  const keyText = (table: Table, alias: string, columns?: ReadonlyArray<string>) => {
+    const key = columns ?? table.primaryKey?.columns
+    if (key === undefined || key.length === 0) return `${alias}::text`
+    return key.length === 1 ? `${alias}.${quoteIdent(key[0]!)}::text` : `ROW(${columnsOf(alias, key)})::text`
+  }
+  const hashOf = (table: Table, alias: string, columns?: ReadonlyArray<string>) =>
+    `hashtextextended(${keyText(table, alias, columns)}, ${rules.seed})`
+  const sampled = (table: Table, alias: string, fraction: number, columns?: ReadonlyArray<string>) =>
+    `(${hashOf(table, alias, columns)} & 4294967295) < ${Math.round(fraction * 4294967296)}`
+  const until = rules.dateRange?.until === undefined ? "now()" : `${literal(rules.dateRange.until)}::timestamptz`
+
+  interface RootRule {
+    readonly role: SubsetRole
+    readonly terms: ReadonlyArray<Term>
+    readonly sampleFraction: number | undefined
+  }
+  const rootRules = new Map<Table, RootRule>()
+  const rootOf = (table: Table): RootRule => {
+    const known = rootRules.get(table)
+    if (known !== undefined) return known
+    const made = ((): RootRule => {
+      if (isExcluded(table)) return { role: "excluded", terms: [], sampleFraction: undefined }
+      if (isCritical(table)) return { role: "critical", terms: [{ sql: () => "true", ctes: [] }], sampleFraction: undefined }
+      const rule = rules.tableRules.get(table)
+      const isRoot = rules.roots === undefined || rules.roots.has(table) || rule?.where !== undefined
+      if (!isRoot) return { role: "related", terms: [], sampleFraction: undefined }
+      let condition: ((alias: string) => string) | undefined
+      let fraction: number | undefined
+      const dateColumn = rule?.dateColumn ?? rules.dateRange?.column
+      const hasDate = dateColumn !== undefined && rules.dateRange !== undefined && table.columns.some((c) => c.name === dateColumn)
+      if (rule?.where !== undefined) {
+        // Unqualified: the table is the only FROM item wherever a root predicate is placed.
+        const where = rule.where
+        condition = () => `(${where})`
+      } else if (hasDate && rules.strategy !== "percentage") {
+        const days = rules.dateRange!.days
+        condition = (a) => `${a}.${quoteIdent(dateColumn)} > ${until} - interval '${days} days' AND ${a}.${quoteIdent(dateColumn)} <= ${until}`
+      } else if (rules.strategy !== "date_range" || rule?.samplePercentage !== undefined) {
+        fraction = rule?.samplePercentage ?? rules.samplePercentage
+        if (fraction !== undefined) {
+          const f = fraction
+          condition = (a) => sampled(table, a, f)
+        }
+      }
+      if (condition === undefined) return { role: "related", terms: [], sampleFraction: undefined }
+      if (rules.rowLimit !== undefined) {
+        const inner = condition
+        const limit = rules.rowLimit
+        return {
+          role: "root",
+          terms: [{ sql: (a) => `${a}.ctid IN (SELECT l.ctid FROM ONLY ${nameOf(table)} l WHERE ${inner("l")} ORDER BY ${hashOf(table, "l")}, l.ctid LIMIT ${limit})`, ctes: [] }],
+          sampleFraction: fraction
+        }
+      }
+      const term: Term = fraction !== undefined && table.primaryKey !== null ? { sql: condition, ctes: [], hashSample: fraction } : { sql: condition, ctes: [] }
+      return { role: "root", terms: [term], sampleFraction: fraction }
+    })()
+    rootRules.set(table, made)
+    return made
+  }
+
+  // ---------------------------------------------------------------- downward (cascade) levels
+  const typeOf = (table: Table, column: string): Column | undefined => table.columns.find((c) => c.name === column)
+  /** A child can test its key's hash itself when the parent is sampled by the hash of exactly that key. */
+  const pushable = (edge: SubsetEdge) =>
+    !edge.virtual &&
+    edge.validated &&
+    edge.parent.primaryKey !== null &&
+    edge.parent.primaryKey.columns.join(",") === edge.parentColumns.join(",") &&
+    edge.childColumns.every((c, i) => typeOf(edge.child, c)?.type === typeOf(edge.parent, edge.parentColumns[i]!)?.type)
+  const cascades = (edge: SubsetEdge) =>
+    rules.cascade && !isCritical(edge.child) && !isExcluded(edge.child) && !isCritical(edge.parent) && !isExcluded(edge.parent)
+  const edgesByChild = new Map<Table, Array<SubsetEdge>>()
+  const edgesByParent = new Map<Table, Array<SubsetEdge>>()
+  for (const edge of edges) {
+    edgesByChild.set(edge.child, [...(edgesByChild.get(edge.child) ?? []), edge])
+    edgesByParent.set(edge.parent, [...(edgesByParent.get(edge.parent) ?? []), edge])
+  }
+  const levels = new Map<string, ReadonlyArray<Term>>()
+  const down = (table: Table, level: number): ReadonlyArray<Term> => {
+    const key = `${index.get(table)}:${level}`
+    const known = levels.get(key)
+    if (known !== undefined) return known
+    const terms: Array<Term> = [...rootOf(table).terms]
+    if (level > 0) {
+      for (const edge of edgesByChild.get(table) ?? []) {
+        if (!cascades(edge)) continue
+        const above = down(edge.parent, level - 1)
+        if (above.length === 0) continue
+        const only = above.length === 1 ? above[0]! : undefined
+        const cap = edge.maxChildrenPerParent
+        if (cap === undefined && only?.hashSample !== undefined && pushable(edge)) {
+          const f = only.hashSample
+          terms.push({ sql: (a) => sampled(edge.parent, a, f, edge.childColumns), ctes: [], viaEdge: edge.id })
+          continue
+        }
+        const parentSet = cte(
+          "d",
+          `SELECT ${columnsOf("y", edge.parentColumns)} FROM ONLY ${nameOf(edge.parent)} y WHERE ${or(above, "y")}`,
+          depsOf(above)
+        )
+        if (cap === undefined) {
+          terms.push({ sql: (a) => `${tuple(a, edge.childColumns)} IN (SELECT * FROM ${parentSet})`, ctes: [parentSet], viaEdge: edge.id })
+        } else {
+          const capped = cte(
+            "f",
+            `SELECT r.ctid FROM (SELECT z.ctid, row_number() OVER (PARTITION BY ${columnsOf("z", edge.childColumns)} ORDER BY ${hashOf(table, "z")}, z.ctid) AS rn FROM ONLY ${nameOf(table)} z WHERE ${tuple("z", edge.childColumns)} IN (SELECT * FROM ${parentSet})) r WHERE r.rn <= ${cap}`,
+            [parentSet]
+          )
+          terms.push({ sql: (a) => `${a}.ctid IN (SELECT * FROM ${capped})`, ctes: [capped], viaEdge: edge.id })
+        }
+      }
+    }
+    levels.set(key, terms)
+    return terms
+  }
+  const downward = (table: Table) => down(table, rules.cascade ? rules.maxCascadeDepth : 0)
+
+  // ---------------------------------------------------------------- upward closure
+  const followsUp = (edge: SubsetEdge) => !edge.nullify && !isCritical(edge.parent) && !isExcluded(edge.parent)
+  const upEdges = edges.filter(followsUp)
+  const upByChild = new Map<Table, Array<SubsetEdge>>()
+  for (const edge of upEdges) upByChild.set(edge.child, [...(upByChild.get(edge.child) ?? []), edge])
+
+  // Tarjan over child -> parent: components come out parents first.
+  const components: Array<Array<Table>> = []
+  {
+    const order = new Map<Table, number>()
+    const low = new Map<Table, number>()
+    const stack: Array<Table> = []
+    const onStack = new Set<Table>()
+    const visit = (table: Table) => {
+      order.set(table, order.size)
+      low.set(table, order.get(table)!)
+      stack.push(table)
+      onStack.add(table)
+      for (const edge of upByChild.get(table) ?? []) {
+        if (!order.has(edge.parent)) {
+          visit(edge.parent)
+          low.set(table, Math.min(low.get(table)!, low.get(edge.parent)!))
+        } else if (onStack.has(edge.parent)) low.set(table, Math.min(low.get(table)!, order.get(edge.parent)!))
+      }
+      if (low.get(table) === order.get(table)) {
+        const component: Array<Table> = []
+        for (;;) {
+          const member = stack.pop()!
+          onStack.delete(member)
+          component.push(member)
+          if (member === table) break
+        }
+        components.push(component.sort((a, b) => index.get(a)! - index.get(b)!))
+      }
+    }
+    for (const table of leaves) if (!order.has(table) && !isExcluded(table)) visit(table)
+  }
+
+  const selected = new Map<Table, ReadonlyArray<Term>>()
+  /** The child's key values over this edge of its selected rows (less those cascaded through it). */
+  const upSets = new Map<number, string | undefined>()
+  const upSet = (edge: SubsetEdge): string | undefined => {
+    if (upSets.has(edge.id)) return upSets.get(edge.id)
+    const terms = (selected.get(edge.child) ?? []).filter((t) => t.viaEdge !== edge.id)
+    const name = terms.length === 0
+      ? undefined
+      : cte("u", `SELECT ${columnsOf("z", edge.childColumns)} FROM ONLY ${nameOf(edge.child)} z WHERE (${or(terms, "z")}) AND ${allNotNull("z", edge.childColumns)}`, depsOf(terms))
+    upSets.set(edge.id, name)
+    return name
+  }
+  const incomingUp = (table: Table, from: (edge: SubsetEdge) => boolean): Array<Term> =>
+    (edgesByParent.get(table) ?? []).filter((e) => followsUp(e) && from(e)).flatMap((edge) => {
+      const set = upSet(edge)
+      return set === undefined ? [] : [{ sql: (a: string) => `${tuple(a, edge.parentColumns)} IN (SELECT * FROM ${set})`, ctes: [set] }]
+    })
+
+  const cycles: Array<Array<string>> = []
+  for (const component of [...components].reverse()) {
+    const members = new Set(component)
+    const intra = upEdges.filter((e) => members.has(e.child) && members.has(e.parent))
+    if (intra.length === 0) {
+      const table = component[0]!
+      selected.set(table, isCritical(table) ? rootOf(table).terms : [...downward(table), ...incomingUp(table, () => true)])
+      continue
+    }
+    cycles.push(component.map(label))
+    // One recursive CTE for the whole component: (tag, rid, key columns of each intra edge).
+    const slots = intra.flatMap((edge) => edge.childColumns.map((column, i) => ({ edge, column, name: `k${edge.id}_${i}`, type: typeOf(edge.child, column)!.type })))
+    const slotList = (table: Table, alias: string) =>
+      slots.map((s) => (s.edge.child === table ? `${alias}.${quoteIdent(s.column)}` : `NULL::${s.type}`)).join(", ")
+    const seeds: Array<string> = []
+    const seedDeps: Array<string> = []
+    for (const table of component) {
+      const terms = [...downward(table), ...incomingUp(table, (e) => !members.has(e.child))]
+      if (terms.length === 0) continue
+      seedDeps.push(...depsOf(terms))
+      seeds.push(`SELECT ${index.get(table)}::int AS tag, x.ctid AS rid, ${slotList(table, "x")} FROM ONLY ${nameOf(table)} x WHERE ${or(terms, "x")}`)
+    }
+    if (seeds.length === 0) {
+      for (const table of component) selected.set(table, [])
+      continue
+    }
+    const name = `c${ctes.size}`
+    const steps = intra.map((edge) => {
+      const keys = slots.filter((s) => s.edge === edge).map((s) => `r.${s.name}`)
+      const parentKey = tuple("y", edge.parentColumns)
+      return `SELECT ${index.get(edge.parent)}::int, y.ctid, ${slotList(edge.parent, "y")} FROM ONLY ${nameOf(edge.parent)} y WHERE r.tag = ${index.get(edge.child)} AND ${parentKey} = ${keys.length === 1 ? keys[0] : `(${keys.join(", ")})`}`
+    })
+    const sql = `${seeds.join("\nUNION ")}\nUNION SELECT n.* FROM ${name} r CROSS JOIN LATERAL (${steps.join("\n UNION ALL ")}) n`
+    ctes.set(name, { name: `${name}(tag, rid${slots.map((s) => `, ${s.name}`).join("")})`, sql, deps: [...new Set(seedDeps)], order: ctes.size })
+    for (const table of component) {
+      const tag = index.get(table)!
+      selected.set(table, [{ sql: (a) => `${a}.ctid IN (SELECT rid FROM ${name} WHERE tag = ${tag})`, ctes: [name] }])
+    }
+  }
+
+  // ---------------------------------------------------------------- the SELECT of each table
+  const withClause = (names: ReadonlyArray<string>) => {
+    const all = new Set<string>()
+    const add = (name: string) => {
+      if (all.has(name)) return
+      all.add(name)
+      for (const dep of ctes.get(name)!.deps) add(dep)
+    }
+    names.forEach(add)
+    if (all.size === 0) return ""
+    const list = [...all].map((n) => ctes.get(n)!).sort((a, b) => a.order - b.order)
+    return `WITH RECURSIVE ${list.map((c) => `${c.name} AS (\n${c.sql}\n)`).join(",\n")}\n`
+  }
+  const plans = new Map<Table, SubsetTablePlan>()
+  for (const table of leaves) {
+    const root = rootOf(table)
+    const terms = isExcluded(table) ? [] : (selected.get(table) ?? [])
+    const used = depsOf(terms)
+    const nulled: Array<string> = []
+    const columns = copyableColumns(table).map((column) => {
+      const conditions: Array<string> = []
+      let always = false
+      for (const edge of edgesByChild.get(table) ?? []) {
+        if (!edge.nullify || !edge.childColumns.includes(column.name)) continue
+        const parentTerms = isExcluded(edge.parent) ? [] : (selected.get(edge.parent) ?? [])
+        if (parentTerms.length === 0) {
+          always = true
+          continue
+        }
+        const set = cte("s", `SELECT ${columnsOf("y", edge.parentColumns)} FROM ONLY ${nameOf(edge.parent)} y WHERE ${or(parentTerms, "y")}`, depsOf(parentTerms))
+        used.push(set)
+        const anyNull = edge.childColumns.map((c) => `x.${quoteIdent(c)} IS NULL`).join(" OR ")
+        conditions.push(`${anyNull} OR ${tuple("x", edge.childColumns)} IN (SELECT * FROM ${set})`)
+      }
+      const plain = `x.${quoteIdent(column.name)}`
+      if (!always && conditions.length === 0) return plain
+      nulled.push(column.name)
+      if (always) return `NULL::${column.type} AS ${quoteIdent(column.name)}`
+      return `CASE WHEN ${conditions.map((c) => `(${c})`).join(" AND ")} THEN ${plain} END AS ${quoteIdent(column.name)}`
+    })
+    const where = isCritical(table) ? "" : ` WHERE ${or(terms, "x")}`
+    const select = `${withClause(used)}SELECT ${columns.join(", ")} FROM ONLY ${nameOf(table)} x${where}`
+    plans.set(table, {
+      table,
+      label: label(table),
+      role: root.role,
+      select,
+      rootCountSql:
+        root.role === "root"
+          ? `SELECT count(*)::bigint AS total, count(*) FILTER (WHERE ${or(root.terms, "x")})::bigint AS roots FROM ONLY ${nameOf(table)} x`
+          : undefined,
+      sampleFraction: root.role === "root" && rules.rowLimit === undefined ? root.sampleFraction : undefined,
+      nulledColumns: nulled
+    })
+  }
+  const ordered = [...components.flat(), ...leaves.filter((t) => isExcluded(t))]
+  return { tables: ordered.map((t) => plans.get(t)!), edges, cycles }
+}

@@ -1,0 +1,233 @@
+/**
+ * The subset planner on the hard graph cases (test/fixtures/subset/graph.sql): a self reference,
+ * a two-table cycle, two cycles sharing a table, a diamond; cascade depth, critical tables,
+ * NULLed keys, excluded tables, fan-out caps, the row limit and a virtual key. Every case copies
+ * through the real CLI and checks the target itself: all constraints validated, no orphans.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+import { freshDatabase, runSql } from "./support/database.ts"
+import { runCli } from "./support/cli.ts"
+import { count, foreignKeyChecks, orphans } from "./fixtures/subset/checks.ts"
+
+const SCHEMA = readFileSync(new URL("./fixtures/subset/graph.sql", import.meta.url), "utf8")
+const ROWS = readFileSync(new URL("./fixtures/subset/graph-rows.sql", import.meta.url), "utf8")
+const dir = mkdtempSync(join(tmpdir(), "dbh-subset-graph-"))
+let fileCount = 0
+const rulesFile = (yaml: string) => {
+  const path = join(dir, `rules-${fileCount++}.yaml`)
+  writeFileSync(path, yaml)
+  return path
+}
+
+let source = ""
+beforeAll(async () => {
+  source = await freshDatabase("sg_src")
+  await runSql(source, SCHEMA)
+  await runSql(source, ROWS)
+})
+
+const copy = async (yaml: string) => {
+  const target = await freshDatabase("sg_dst")
+  await runSql(target, SCHEMA)
+  const evidence = mkdtempSync(join(tmpdir(), "dbh-ev-"))
+  const run = await runCli(["propagate", source, target, "--subset", rulesFile(yaml), "--evidence-dir", evidence, "--json", "--quiet"])
+  expect(run.code, run.stderr).toBe(0)
+  return { target, result: JSON.parse(run.stdout) }
+}
+
+const expectIntact = async (target: string) => {
+  const checks = await foreignKeyChecks(target)
+  expect(checks.length).toBe(17)
+  for (const check of checks) {
+    expect(check.validated, check.key).toBe(true)
+    expect(check.orphans, check.key).toBe(0)
+  }
+}
+
+const ids = async (url: string, table: string) => (await runSql<{ id: number }>(url, `SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id)
+
+describe("subset: cycles and diamonds", () => {
+  it("samples roots inside a self reference, a two-table cycle and two cycles sharing a table, with every key holding", async () => {
+    const { target, result } = await copy(`
+version: "1.0"
+strategy: percentage
+seed: 11
+percentage: { sample_percentage: 0.1 }
+roots: [employee, member, ca, orders]
+cascade_selection: false
+`)
+    await expectIntact(target)
+    const cycles = result.subset.cycles.map((c: Array<string>) => [...c].sort().join(","))
+    expect(cycles.sort()).toEqual(["public.ca,public.cb,public.hub", "public.employee", "public.member,public.team"])
+    // The roots are a tenth; the closure adds every manager chain up to the top.
+    const employees = await ids(target, "employee")
+    expect(employees).toContain(1)
+    expect(employees.length).toBeGreaterThan(40)
+    expect(employees.length).toBeLessThan(400)
+    // ca roots pull their hub, whose b_id pulls cb, whose hub pulls more hubs, ... until closed.
+    expect(await count(target, "hub")).toBeGreaterThan(0)
+    expect(await count(target, "cb")).toBeGreaterThan(0)
+    // The diamond: each order's customer and shop and both their regions, once each.
+    expect(await count(target, "orders")).toBeGreaterThan(150)
+    expect(await count(target, "orders")).toBeLessThan(250)
+    const regions = await ids(target, "region")
+    const needed = await runSql<{ id: number }>(
+      target,
+      "SELECT DISTINCT region_id AS id FROM customer UNION SELECT DISTINCT region_id FROM shop ORDER BY 1"
+    )
+    expect(regions).toEqual(needed.map((r) => r.id))
+    // Nothing cascaded: no order lines.
+    expect(await count(target, "order_line")).toBe(0)
+  })
+
+  it("follows children to max_cascade_depth and no further", async () => {
+    const rules = (depth: number) => `
+version: "1.0"
+strategy: percentage
+seed: 3
+percentage: { sample_percentage: 0.05 }
+roots: [orders]
+cascade_selection: true
+max_cascade_depth: ${depth}
+`
+    const one = await copy(rules(1))
+    await expectIntact(one.target)
+    const orders = await ids(one.target, "orders")
+    // Depth 1: exactly the lines of the selected orders, nothing below them.
+    expect(await count(one.target, "order_line")).toBe(await count(source, "order_line", `order_id = ANY('{${orders.join(",")}}'::int[])`))
+    expect(await count(one.target, "line_note")).toBe(0)
+    const two = await copy(rules(2))
+    await expectIntact(two.target)
+    expect(await count(two.target, "line_note")).toBeGreaterThan(0)
+    expect(await count(two.target, "note_tag")).toBe(0)
+    const three = await copy(rules(3))
+    await expectIntact(three.target)
+    expect(await count(three.target, "note_tag")).toBeGreaterThan(0)
+    // Deeper levels never change the roots.
+    expect(await ids(three.target, "orders")).toEqual(orders)
+  })
+
+  it("copies critical tables whole, and cascades from roots in cycles", async () => {
+    const { target } = await copy(`
+version: "1.0"
+strategy: percentage
+seed: 5
+percentage: { sample_percentage: 0.1 }
+roots: [team]
+critical_tables: [status, region]
+cascade_selection: true
+max_cascade_depth: 2
+`)
+    await expectIntact(target)
+    expect(await count(target, "status")).toBe(4)
+    expect(await count(target, "region")).toBe(6)
+    // Every member of a selected team came along (cascade), and the members' employees as parents.
+    const teams = await ids(target, "team")
+    expect(teams.length).toBeGreaterThan(0)
+    expect(await count(target, "member")).toBe(await count(source, "member", `team_id = ANY('{${teams.join(",")}}'::int[])`))
+    expect(await count(target, "orders")).toBe(0)
+  })
+
+  it("is deterministic: the same rules pick the same rows; another seed picks others", async () => {
+    const yaml = (seed: number) => `
+version: "1.0"
+strategy: percentage
+seed: ${seed}
+percentage: { sample_percentage: 0.2 }
+roots: [orders, employee]
+cascade_selection: true
+max_cascade_depth: 1
+`
+    const a = await copy(yaml(42))
+    const b = await copy(yaml(42))
+    const c = await copy(yaml(43))
+    for (const table of ["orders", "order_line", "employee", "customer"]) {
+      expect(await ids(b.target, table), table).toEqual(await ids(a.target, table))
+    }
+    expect(await ids(c.target, "orders")).not.toEqual(await ids(a.target, "orders"))
+  })
+
+  it("sets a nullable key to NULL when its parent is not selected, only where the rules allow it", async () => {
+    const { target, result } = await copy(`
+version: "1.0"
+strategy: percentage
+seed: 9
+percentage: { sample_percentage: 0.1 }
+roots: [employee]
+foreign_keys:
+  - { table: employee, columns: [manager_id], null_unselected_parent: true }
+`)
+    await expectIntact(target)
+    const employees = await count(target, "employee")
+    // No managers pulled in: only the sampled tenth, with some managers NULLed.
+    expect(employees).toBeLessThan(70)
+    const nulled = await count(target, "employee", "manager_id IS NULL")
+    expect(nulled).toBeGreaterThan(1)
+    const kept = await runSql<{ n: number }>(target, "SELECT count(*)::int AS n FROM employee e WHERE manager_id IS NOT NULL")
+    expect(kept[0]!.n + nulled).toBe(employees)
+    const table = result.subset.tables.find((t: { table: string }) => t.table === "public.employee")
+    expect(table.nulledWhenParentNotSelected).toEqual(["manager_id"])
+  })
+
+  it("leaves excluded tables empty and NULLs the nullable keys into them", async () => {
+    const target = await freshDatabase("sg_dst")
+    await runSql(target, SCHEMA)
+    await runSql(target, "INSERT INTO coupon VALUES (999, 'stale')")
+    const run = await runCli([
+      "propagate", source, target, "--quiet", "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")),
+      "--subset", rulesFile(`
+version: "1.0"
+strategy: percentage
+percentage: { sample_percentage: 0.3 }
+roots: [orders]
+excluded_tables: [coupon, comment]
+`)
+    ])
+    expect(run.code, run.stderr).toBe(0)
+    await expectIntact(target)
+    expect(await count(target, "coupon")).toBe(0)
+    expect(await count(target, "comment")).toBe(0)
+    expect(await count(target, "orders")).toBeGreaterThan(400)
+    expect(await count(target, "orders", "coupon_id IS NOT NULL")).toBe(0)
+  })
+
+  it("caps children per parent and roots per table without breaking a key", async () => {
+    const { target } = await copy(`
+version: "1.0"
+strategy: percentage
+seed: 1
+percentage: { sample_percentage: 0.5 }
+roots: [orders]
+row_limit: 50
+cascade_selection: true
+max_cascade_depth: 1
+foreign_keys:
+  - { table: order_line, columns: [order_id], max_children_per_parent: 2 }
+`)
+    await expectIntact(target)
+    expect(await count(target, "orders")).toBe(50)
+    const most = await runSql<{ n: number }>(target, "SELECT coalesce(max(n), 0)::int AS n FROM (SELECT count(*) AS n FROM order_line GROUP BY order_id) x")
+    expect(most[0]!.n).toBe(2)
+    expect(await count(target, "order_line")).toBe(100)
+  })
+
+  it("treats a declared virtual foreign key like a real one", async () => {
+    const yaml = (virtual: boolean) => `
+version: "1.0"
+strategy: percentage
+seed: 2
+percentage: { sample_percentage: 0.2 }
+roots: [comment]
+${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id], references: { table: orders, columns: [id] } }" : ""}
+`
+    const without = await copy(yaml(false))
+    expect(await orphans(without.target, "comment", ["subject_id"], "orders", ["id"])).toBeGreaterThan(0)
+    const { target } = await copy(yaml(true))
+    await expectIntact(target)
+    expect(await count(target, "comment")).toBeGreaterThan(100)
+    expect(await orphans(target, "comment", ["subject_id"], "orders", ["id"])).toBe(0)
+  })
+})

@@ -1,0 +1,120 @@
+/**
+ * Bad subset rule files, each kind, through the real CLI: one message naming the file, line and
+ * key, exit 1, and the target untouched. And `plan`: SQL, estimates, exact counts and order,
+ * with nothing written to the source (which is made read-only for the test).
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+import { adminUrl, freshDatabase, runSql } from "./support/database.ts"
+import { runCli } from "./support/cli.ts"
+import { digest } from "./fixtures/subset/checks.ts"
+
+const SCHEMA = readFileSync(new URL("./fixtures/subset/graph.sql", import.meta.url), "utf8")
+const ROWS = readFileSync(new URL("./fixtures/subset/graph-rows.sql", import.meta.url), "utf8")
+const dir = mkdtempSync(join(tmpdir(), "dbh-subset-rules-"))
+let files = 0
+const rulesFile = (yaml: string) => {
+  const path = join(dir, `rules-${files++}.yaml`)
+  writeFileSync(path, yaml)
+  return path
+}
+
+let source = ""
+let target = ""
+beforeAll(async () => {
+  source = await freshDatabase("sr_src")
+  target = await freshDatabase("sr_dst")
+  await runSql(source, SCHEMA)
+  await runSql(source, ROWS)
+  await runSql(target, SCHEMA)
+  await runSql(target, "INSERT INTO region VALUES (77, 'kept')")
+})
+
+const HEAD = `version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 0.2 }\n`
+
+const BAD: ReadonlyArray<readonly [string, string, RegExp]> = [
+  ["an unknown key", `${HEAD}cascade_selecton: true\n`, /:4:1: cascade_selecton: unknown key/],
+  ["a wrong type", `${HEAD}max_cascade_depth: "three"\n`, /:4:\d+: max_cascade_depth: Expected (an integer|number)/],
+  ["a fraction above 1", `version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 20 }\n`, /:3:\d+: percentage\.sample_percentage: /],
+  ["a missing strategy block", `version: "1.0"\nstrategy: date_range\n`, /:2:1: strategy: strategy "date_range" needs a date_range block/],
+  ["an unknown table", `${HEAD}critical_tables: [regin]\n`, /:4:\d+: critical_tables\[0\]: table "regin" does not exist \(did you mean "region"\?\)/],
+  ["an unknown column", `${HEAD}tables:\n  orders:\n    date_column: created\n`, /:6:5: tables\.orders\.date_column: column "created" does not exist in public\.orders/],
+  ["an unknown virtual key column", `${HEAD}virtual_foreign_keys:\n  - { table: comment, columns: [subject], references: { table: orders, columns: [id] } }\n`, /:5:\d+: virtual_foreign_keys\[0\]\.columns\[0\]: column "subject" does not exist/],
+  ["a bad WHERE clause", `${HEAD}tables:\n  orders:\n    where: "status = 'paid' AND nope > 3"\n`, /:6:5: tables\.orders\.where: PostgreSQL cannot use this WHERE clause on public\.orders: column "nope" does not exist/],
+  ["a WHERE syntax error", `${HEAD}tables:\n  orders:\n    where: "id >>> 3"\n`, /:6:5: tables\.orders\.where: PostgreSQL cannot use this WHERE clause/],
+  ["an excluded table a NOT NULL key needs", `${HEAD}excluded_tables: [customer]\n`, /:4:1: excluded_tables: public\.customer is excluded but public\.orders\.customer_id .* is NOT NULL/],
+  ["NULLing a NOT NULL key", `${HEAD}foreign_keys:\n  - { table: orders, columns: [shop_id], null_unselected_parent: true }\n`, /:5:\d+: foreign_keys\[0\]\.null_unselected_parent: public\.orders\.shop_id is NOT NULL/],
+  ["a YAML syntax error", `${HEAD}roots: [orders\n`, /:\d+:\d+: YAML syntax error in the subset rules/]
+]
+
+describe("subset rules: bad files", () => {
+  for (const [what, yaml, message] of BAD) {
+    it(`rejects ${what} with file, line and key, writing nothing`, async () => {
+      const before = await digest(target, "region")
+      const path = rulesFile(yaml)
+      const evidence = mkdtempSync(join(tmpdir(), "dbh-ev-"))
+      const run = await runCli(["propagate", source, target, "--subset", path, "--evidence-dir", evidence, "--quiet"])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain(path)
+      expect(run.stderr).toMatch(message)
+      expect(await digest(target, "region")).toBe(before)
+      expect(readdirSync(evidence)).toEqual([])
+      // plan reports the same problem.
+      const plan = await runCli(["plan", source, "--subset", path])
+      expect(plan.code).toBe(1)
+      expect(plan.stderr).toMatch(message)
+    })
+  }
+
+  it("names a missing rules file", async () => {
+    const run = await runCli(["plan", source, "--subset", join(dir, "missing.yaml")])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain("cannot read subset rules")
+  })
+})
+
+describe("plan", () => {
+  it("prints each table's SQL, estimated and exact rows and the order, writing nothing", async () => {
+    const rules = rulesFile(`${HEAD}seed: 8\nroots: [orders, employee]\ncritical_tables: [status]\ncascade_selection: true\nmax_cascade_depth: 1\n`)
+    const tables = ["orders", "order_line", "customer", "employee", "status", "region"]
+    const before = await Promise.all(tables.map((t) => digest(source, t)))
+    const [{ n: relations }] = await runSql(source, "SELECT count(*)::int AS n FROM pg_class")
+    // A read-only source: any write plan attempted would fail the command.
+    const name = new URL(source).pathname.slice(1)
+    await runSql(adminUrl(), `ALTER DATABASE "${name}" SET default_transaction_read_only = on`)
+    const cwd = mkdtempSync(join(tmpdir(), "dbh-plan-cwd-"))
+    const run = await runCli(["plan", source, "--subset", rules, "--count", "--json"], { HOME: cwd })
+    await runSql(adminUrl(), `ALTER DATABASE "${name}" RESET default_transaction_read_only`)
+    expect(run.code, run.stderr).toBe(0)
+    const plan = JSON.parse(run.stdout)
+    expect(plan.order.length).toBe(16)
+    // Parents before children.
+    expect(plan.order.indexOf("public.region")).toBeLessThan(plan.order.indexOf("public.customer"))
+    expect(plan.order.indexOf("public.customer")).toBeLessThan(plan.order.indexOf("public.orders"))
+    expect(plan.order.indexOf("public.orders")).toBeLessThan(plan.order.indexOf("public.order_line"))
+    const orders = plan.tables.find((t: { table: string }) => t.table === "public.orders")
+    expect(orders.role).toBe("root")
+    expect(orders.sql).toMatch(/^SELECT .* FROM ONLY "public"\."orders" x WHERE .*hashtextextended/)
+    expect(orders.estimatedRows).toBeGreaterThan(0)
+    // The exact count is what the SELECT returns, run here independently.
+    const [{ n: exact }] = await runSql(source, `SELECT count(*)::int AS n FROM (${orders.sql}) s`)
+    expect(orders.rows).toBe(exact)
+    expect(orders.roots.roots).toBe(exact)
+    const status = plan.tables.find((t: { table: string }) => t.table === "public.status")
+    expect(status.role).toBe("critical")
+    expect(status.rows).toBe(4)
+    expect(plan.cycles.length).toBe(3)
+    // Nothing changed on the source, and no file appeared.
+    expect(await Promise.all(tables.map((t) => digest(source, t)))).toEqual(before)
+    const [{ n: after }] = await runSql(source, "SELECT count(*)::int AS n FROM pg_class")
+    expect(after).toBe(relations)
+    expect(readdirSync(cwd)).toEqual([])
+    // The text form shows the same.
+    const text = await runCli(["plan", source, "--subset", rules])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toContain("Subset plan (nothing written)")
+    expect(text.stdout).toContain('-- public.orders (root)')
+  })
+})
