@@ -3,9 +3,10 @@
  * under src/cli/commands/.
  */
 import { inspect } from "./commands/inspect.ts"
+import { auditCommand } from "./commands/audit.ts"
 import { demoCommand } from "./commands/demo.ts"
 import { driftCommand } from "./commands/drift.ts"
 import { propagateCommand } from "./commands/propagate.ts"
 import { rulesCommand } from "./commands/rules-check.ts"
 
-export const commands = [demoCommand, driftCommand, inspect, propagateCommand, rulesCommand] as const
+export const commands = [auditCommand, demoCommand, driftCommand, inspect, propagateCommand, rulesCommand] as const

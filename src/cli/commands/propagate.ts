@@ -13,6 +13,7 @@ import { prepareMasking } from "../../engine/masking.ts"
 import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult, type SourceQuery, type StageFactory } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
+import { recordRun } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { formatTable, logLine, printJson, printLine, style } from "../output.ts"
 import { formatBytes, formatCount, startProgress, type ProgressReporter } from "../progress.ts"
@@ -218,26 +219,45 @@ export const runPropagate = (run: PropagateRun) =>
 export const propagateCommand = Command.make(
   "propagate",
   { source, target, ...propagateFlags },
-  (flags) =>
-    Effect.gen(function* () {
-      const cli = yield* CliEnvironment
-      const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
-      const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii)
-      yield* runPropagate({
-        source: yield* resolveEndpoint(flags.source, cli.env),
-        target: yield* resolveEndpoint(flags.target, cli.env),
-        jobs: flags.jobs._tag === "Some" ? Math.max(1, flags.jobs.value) : availableParallelism(),
-        splitRows: Math.max(1, flags.splitRows),
-        include: flags.include,
-        exclude: flags.exclude,
-        dryRun: flags.dryRun,
-        json: flags.json,
-        quiet: flags.quiet,
-        evidenceDir: flags.evidenceDir._tag === "Some" ? flags.evidenceDir.value : DEFAULT_EVIDENCE_DIR,
-        protectedTargets: flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS,
-        allowProtectedTarget: flags.allowProtected,
-        stages: [],
-        stageFactories: masking === undefined ? [] : [masking]
+  (flags) => {
+    const evidenceDir = flags.evidenceDir._tag === "Some" ? flags.evidenceDir.value : DEFAULT_EVIDENCE_DIR
+    return recordRun("propagate", evidenceDir, (audit) =>
+      Effect.gen(function* () {
+        const cli = yield* CliEnvironment
+        const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
+        const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii)
+        const sourceEndpoint = yield* resolveEndpoint(flags.source, cli.env)
+        const targetEndpoint = yield* resolveEndpoint(flags.target, cli.env)
+        audit.endpoints(sourceEndpoint.display, targetEndpoint.display)
+        const run = {
+          source: sourceEndpoint,
+          target: targetEndpoint,
+          jobs: flags.jobs._tag === "Some" ? Math.max(1, flags.jobs.value) : availableParallelism(),
+          splitRows: Math.max(1, flags.splitRows),
+          include: flags.include,
+          exclude: flags.exclude,
+          dryRun: flags.dryRun,
+          json: flags.json,
+          quiet: flags.quiet,
+          evidenceDir,
+          protectedTargets: flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS,
+          allowProtectedTarget: flags.allowProtected,
+          stages: [],
+          stageFactories: masking === undefined ? [] : [masking]
+        }
+        const { source: _s, target: _t, json: _j, quiet: _q, stages: _st, stageFactories: _sf, ...shaping } = run
+        const options = { ...shaping, rules: flags.rules._tag === "Some" ? flags.rules.value : null, maskPii: flags.maskPii }
+        audit.config(options)
+        const result = yield* runPropagate(run)
+        const maskingEvidence = result.stageEvidence["masking"] as { rulesDigest?: string; columns?: ReadonlyArray<{ strategy: string }> } | undefined
+        audit.config(options, maskingEvidence?.rulesDigest ?? null)
+        audit.counts({
+          tables: result.status === "ok" ? result.tables.length : result.plan.tables.length,
+          rows: result.tables.reduce((sum, t) => sum + t.rowsWritten, 0),
+          columnsMasked: (maskingEvidence?.columns ?? []).filter((c) => c.strategy !== "keep").length
+        })
+        audit.evidence(result.evidence)
       })
-    })
+    )
+  }
 ).pipe(Command.withDescription("Copy SOURCE into TARGET in one streaming COPY pass, table by table, at one consistent snapshot"))
