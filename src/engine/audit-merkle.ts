@@ -10,13 +10,13 @@
  * subtrees, largest first, folded from the right. So the verifier computes the root at every
  * checkpoint size in one pass, and the appender extends the tree without rereading the log.
  */
-import { createHash } from "node:crypto"
+import { createHash, hash } from "node:crypto"
 
-const LEAF_PREFIX = new Uint8Array([0])
 const NODE_PREFIX = new Uint8Array([1])
 
-export const leafHash = (entryBytes: Uint8Array | string): Uint8Array =>
-  createHash("sha256").update(LEAF_PREFIX).update(entryBytes).digest()
+/** SHA-256(0x00 ‖ UTF-8 bytes of the entry line). One-shot `hash` (Node ≥ 21.7, Bun, Deno): the
+ * verifier calls this once per entry, and three calls through `createHash` cost twice as much. */
+export const leafHash = (entryLine: string): Uint8Array => hash("sha256", `\u0000${entryLine}`, "buffer")
 
 export const nodeHash = (left: Uint8Array, right: Uint8Array): Uint8Array =>
   createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest()

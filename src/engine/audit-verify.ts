@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import type { KeyObject } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { basename } from "node:path"
-import { canonicalJson } from "./audit-canonical.ts"
+import { canonicalJson, isCanonicalLine } from "./audit-canonical.ts"
 import { checkSignature, keyIdOf, parseCheckpoint, parsePublicKey, type ParsedCheckpoint, type SignatureStatus } from "./audit-checkpoint.ts"
 import { auditPaths, logIdOf, originOf, splitLog, type AuditEntry } from "./audit-log.ts"
 import { MerkleFrontier, leafHash } from "./audit-merkle.ts"
@@ -75,7 +75,7 @@ export interface CheckpointInput {
   readonly external: boolean
 }
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex")
+const hex = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)).toString("hex")
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b)
 
 const isEntry = (value: unknown): value is AuditEntry => {
@@ -200,13 +200,7 @@ export const verifyAuditText = (
       }
       break
     }
-    let canonical: string
-    try {
-      canonical = canonicalJson(value)
-    } catch {
-      canonical = ""
-    }
-    if (canonical !== line) {
+    if (!isCanonicalLine(line, value)) {
       problems.push({ kind: "edited", seq, line: lineNo, message: `entry seq ${seq} (${where}) was edited: its bytes are not the canonical JSON it was written in` })
       break
     }
