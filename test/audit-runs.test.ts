@@ -47,7 +47,7 @@ describe("every run appends a verifying audit entry", () => {
   })
 
   it("propagate (plain and masked), drift (pass and blocked) and a refused run each leave one entry; the log verifies", async () => {
-    const plain = await runCli(["propagate", source, target, "--quiet", "--evidence-dir", evidence], env())
+    const plain = await runCli(["propagate", source, target, "--evidence-dir", evidence], env())
     expect(plain.code, plain.stderr).toBe(0)
     expect(plain.stderr).toMatch(/audit: entry seq 1 in .*audit\.log\.jsonl \(checkpoint signed\)/)
     const masked = await runCli(["propagate", source, target, "--quiet", "--mask-pii", "--evidence-dir", evidence], { ...env(), DB_HARNESS_MASK_KEY: "k" })

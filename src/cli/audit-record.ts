@@ -156,7 +156,9 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): AuditDraft["outcome"] => 
 export const recordRun = <A, E, R>(
   kind: string,
   evidenceDir: string,
-  body: (audit: AuditNotes) => Effect.Effect<A, E, R>
+  body: (audit: AuditNotes) => Effect.Effect<A, E, R>,
+  /** quiet: no "audit: entry seq N" line (warnings still show), for --quiet / --json runs. */
+  options: { readonly quiet?: boolean } = {}
 ): Effect.Effect<A, E | HarnessError, R | CliEnvironment> =>
   Effect.gen(function* () {
     const cli = yield* CliEnvironment
@@ -206,9 +208,17 @@ export const recordRun = <A, E, R>(
     }
     const { entry, logPath, signed, warning } = appended.success
     if (warning !== undefined) yield* logLine(`warning: ${warning}`)
-    yield* logLine(
+    if (options.quiet !== true) yield* logLine(
       `audit: entry seq ${entry.seq} in ${logPath}` +
         (signed ? " (checkpoint signed)" : key === undefined ? ` (UNSIGNED: ${AUDIT_KEY_VARIABLE} is not set, the log is only hash-linked)` : "")
     )
     return yield* exit
   })
+
+/** `recordRun`'s stand-in for runs that must write nothing at all (`propagate --dry-run`). */
+export const withoutRecord = <A, E, R>(
+  _kind: string,
+  _evidenceDir: string,
+  body: (audit: AuditNotes) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | HarnessError, R | CliEnvironment> =>
+  body({ endpoints: () => {}, config: () => {}, counts: () => {}, evidence: () => {} })

@@ -13,7 +13,7 @@ import { prepareMasking } from "../../engine/masking.ts"
 import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult, type SourceQuery, type StageFactory } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
-import { recordRun } from "../audit-record.ts"
+import { recordRun, withoutRecord } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { formatTable, logLine, printJson, printLine, style } from "../output.ts"
 import { formatBytes, formatCount, startProgress, type ProgressReporter } from "../progress.ts"
@@ -221,7 +221,8 @@ export const propagateCommand = Command.make(
   { source, target, ...propagateFlags },
   (flags) => {
     const evidenceDir = flags.evidenceDir._tag === "Some" ? flags.evidenceDir.value : DEFAULT_EVIDENCE_DIR
-    return recordRun("propagate", evidenceDir, (audit) =>
+    // A dry run writes nothing, not even an audit entry.
+    return (flags.dryRun ? withoutRecord : recordRun)("propagate", evidenceDir, (audit) =>
       Effect.gen(function* () {
         const cli = yield* CliEnvironment
         const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
@@ -257,7 +258,8 @@ export const propagateCommand = Command.make(
           columnsMasked: (maskingEvidence?.columns ?? []).filter((c) => c.strategy !== "keep").length
         })
         audit.evidence(result.evidence)
-      })
+      }),
+      { quiet: flags.quiet || flags.json }
     )
   }
 ).pipe(Command.withDescription("Copy SOURCE into TARGET in one streaming COPY pass, table by table, at one consistent snapshot"))
