@@ -232,7 +232,7 @@ describe("db-harness drift", () => {
     const evidence = join(dir, "evidence-only")
     const run = await runCli(["drift", pagila, extraColumn, "--json", "--evidence-dir", evidence])
     expect(run.code, run.stderr).toBe(0)
-    const files = readdirSync(evidence)
+    const files = readdirSync(evidence).filter((f) => !f.startsWith("audit.log."))
     expect(files).toHaveLength(1)
     expect(files[0]).toMatch(/^drift_\d{4}-\d{2}-\d{2}T[\d-]+Z\.json$/)
     const text = readFileSync(join(evidence, files[0]!), "utf8")

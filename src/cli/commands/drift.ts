@@ -18,6 +18,7 @@ import type { Plugin } from "../../engine/plugin.ts"
 import { openSide, resolveSide, sideDisplay } from "../../engine/schema-source.ts"
 import { applyWaivers, checkExpiry, loadWaivers, type WaivedFinding, type Waiver, type WaiverOutcome } from "../../engine/waivers.ts"
 import gateDrift from "../../plugins/gate-drift.ts"
+import { recordRun } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
 import { logLine, printJson, printLine, style, type Style } from "../output.ts"
@@ -156,7 +157,7 @@ const countsOf = (findings: ReadonlyArray<Finding>) =>
 const ms = (duration: Duration.Duration) => `${Math.round(Duration.toMillis(duration))} ms`
 
 export const driftCommand = Command.make("drift", flags, (options) =>
-  Effect.gen(function* () {
+  recordRun("drift", options.evidenceDir, (audit) => Effect.gen(function* () {
     const cli = yield* CliEnvironment
     const now = new Date()
     // The waiver file and both arguments are checked before any connection is made.
@@ -164,12 +165,14 @@ export const driftCommand = Command.make("drift", flags, (options) =>
     if (waiverSet !== null) yield* checkExpiry(waiverSet, now)
     const sourceSpec = yield* resolveSide(options.source, cli.env)
     const targetSpec = yield* resolveSide(options.target, cli.env)
+    audit.endpoints(sideDisplay(sourceSpec), sideDisplay(targetSpec))
     const driftOptions = {
       includePrivileges: options.privileges,
       includeOwners: options.owners,
       includeComments: options.comments,
       exclude: options.exclude
     }
+    audit.config({ ...driftOptions, failOnBreaking: options.failOnBreaking, strict: options.strict, waivers: waiverSet?.path ?? null })
     // The registry holds plugins with their options unknown until decoded; so does instantiate.
     const gate = yield* instantiate(gateDrift as unknown as Plugin, "gate", driftOptions, undefined, "drift")
 
@@ -223,6 +226,8 @@ export const driftCommand = Command.make("drift", flags, (options) =>
       },
       now
     )
+    audit.evidence(evidence)
+    audit.counts({ findings: open.length, findingsByRule: Object.fromEntries([...new Set(open.map((f) => f.rule))].map((rule) => [rule, open.filter((f) => f.rule === rule).length])) })
 
     for (const waiver of outcome.stale) {
       yield* logLine(`warning: stale waiver ${waiver.at}: fingerprint ${waiver.fingerprint}${waiver.rule ? ` (${waiver.rule})` : ""} matched no finding; remove it`)
@@ -248,7 +253,7 @@ export const driftCommand = Command.make("drift", flags, (options) =>
         message: `${verdict.blocking.length} unwaived ${verdict.blocks.join(" or ")} finding(s) block (${options.strict ? "--strict" : "--fail-on-breaking"})`
       })
     }
-  })
+  }))
 ).pipe(
   Command.withDescription(
     "Schema drift between SOURCE and TARGET (live databases or inspect --json files), classified breaking / hazard / " +

@@ -15,6 +15,7 @@ import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateRes
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
 import { loadSubsetRules, subsetSourceFilter } from "../../engine/subset-source.ts"
 import { DEFAULT_PROTECTED_TARGETS } from "../../engine/target-safety.ts"
+import { recordRun, withoutRecord } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { formatTable, logLine, printJson, printLine, style } from "../output.ts"
 import { formatBytes, formatCount, startProgress, type ProgressReporter } from "../progress.ts"
@@ -230,30 +231,57 @@ export const runPropagate = (run: PropagateRun) =>
 export const propagateCommand = Command.make(
   "propagate",
   { source, target, ...propagateFlags },
-  (flags) =>
-    Effect.gen(function* () {
-      const cli = yield* CliEnvironment
-      const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
-      const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii)
-      // Read and shape-checked before any connection, so a bad file fails first.
-      const subset = flags.subset._tag === "Some" ? subsetSourceFilter(yield* loadSubsetRules(flags.subset.value, cli.cwd)) : undefined
-      yield* runPropagate({
-        source: yield* resolveEndpoint(flags.source, cli.env),
-        target: yield* resolveEndpoint(flags.target, cli.env),
-        jobs: flags.jobs._tag === "Some" ? Math.max(1, flags.jobs.value) : availableParallelism(),
-        splitRows: Math.max(1, flags.splitRows),
-        include: flags.include,
-        exclude: flags.exclude,
-        dryRun: flags.dryRun,
-        json: flags.json,
-        quiet: flags.quiet,
-        evidenceDir: flags.evidenceDir._tag === "Some" ? flags.evidenceDir.value : DEFAULT_EVIDENCE_DIR,
-        protectedTargets: flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS,
-        allowProtectedTarget: flags.allowProtected,
-        stages: [],
-        // --mask-pii: the detectors then scan what masking left untouched, as rows stream (exit 4 on a leak).
-        stageFactories: masking === undefined ? [] : flags.maskPii ? yield* inStreamDetection(masking) : [masking],
-        ...(subset === undefined ? {} : { sourceFilter: subset })
-      })
-    })
+  (flags) => {
+    const evidenceDir = flags.evidenceDir._tag === "Some" ? flags.evidenceDir.value : DEFAULT_EVIDENCE_DIR
+    // A dry run writes nothing, not even an audit entry.
+    return (flags.dryRun ? withoutRecord : recordRun)("propagate", evidenceDir, (audit) =>
+      Effect.gen(function* () {
+        const cli = yield* CliEnvironment
+        const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
+        const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii)
+        // Read and shape-checked before any connection, so a bad file fails first.
+        const subsetRules = flags.subset._tag === "Some" ? yield* loadSubsetRules(flags.subset.value, cli.cwd) : undefined
+        const subset = subsetRules === undefined ? undefined : subsetSourceFilter(subsetRules)
+        const sourceEndpoint = yield* resolveEndpoint(flags.source, cli.env)
+        const targetEndpoint = yield* resolveEndpoint(flags.target, cli.env)
+        audit.endpoints(sourceEndpoint.display, targetEndpoint.display)
+        const run = {
+          source: sourceEndpoint,
+          target: targetEndpoint,
+          jobs: flags.jobs._tag === "Some" ? Math.max(1, flags.jobs.value) : availableParallelism(),
+          splitRows: Math.max(1, flags.splitRows),
+          include: flags.include,
+          exclude: flags.exclude,
+          dryRun: flags.dryRun,
+          json: flags.json,
+          quiet: flags.quiet,
+          evidenceDir,
+          protectedTargets: flags.protect.length > 0 ? flags.protect : envProtected.length > 0 ? envProtected : DEFAULT_PROTECTED_TARGETS,
+          allowProtectedTarget: flags.allowProtected,
+          stages: [],
+          // --mask-pii: the detectors then scan what masking left untouched, as rows stream (exit 4 on a leak).
+          stageFactories: masking === undefined ? [] : flags.maskPii ? yield* inStreamDetection(masking) : [masking],
+          ...(subset === undefined ? {} : { sourceFilter: subset })
+        }
+        const { source: _s, target: _t, json: _j, quiet: _q, stages: _st, stageFactories: _sf, sourceFilter: _f, ...shaping } = run as typeof run & { sourceFilter?: unknown }
+        const options = {
+          ...shaping,
+          rules: flags.rules._tag === "Some" ? flags.rules.value : null,
+          maskPii: flags.maskPii,
+          subset: flags.subset._tag === "Some" ? flags.subset.value : null
+        }
+        audit.config(options)
+        const result = yield* runPropagate(run)
+        const maskingEvidence = result.stageEvidence["masking"] as { rulesDigest?: string; columns?: ReadonlyArray<{ strategy: string }> } | undefined
+        audit.config(options, maskingEvidence?.rulesDigest ?? null)
+        audit.counts({
+          tables: result.status === "ok" ? result.tables.length : result.plan.tables.length,
+          rows: result.tables.reduce((sum, t) => sum + t.rowsWritten, 0),
+          columnsMasked: (maskingEvidence?.columns ?? []).filter((c) => c.strategy !== "keep").length
+        })
+        audit.evidence(result.evidence)
+      }),
+      { quiet: flags.quiet || flags.json }
+    )
+  }
 ).pipe(Command.withDescription("Copy SOURCE into TARGET in one streaming COPY pass, table by table, at one consistent snapshot"))
