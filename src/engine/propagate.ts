@@ -25,6 +25,7 @@ import { readCatalog } from "./catalog-reader.ts"
 import { pgClient, sqlClientLayer, type Endpoint } from "./connection.ts"
 import { HarnessError } from "./errors.ts"
 import { writeEvidence, type WrittenEvidence } from "./evidence.ts"
+import { withoutInternalSchema } from "./masking-proof.ts"
 import { planPropagation, type PropagatePlan, type TablePlan } from "./propagate-plan.ts"
 import { openSourceSnapshot } from "./source-snapshot.ts"
 import type { Stage, StageColumn } from "./stage.ts"
@@ -69,7 +70,17 @@ export interface StageFactory {
   readonly make: (
     source: Catalog,
     query: SourceQuery
-  ) => Effect.Effect<{ readonly stage: Stage; readonly evidence: unknown }, HarnessError>
+  ) => Effect.Effect<
+    {
+      readonly stage: Stage
+      readonly evidence: unknown
+      /** Run on the target before its first write (not in dry runs); a failure stops the run with nothing written. */
+      readonly beforeLoad?: (target: pg.Client) => Effect.Effect<void, HarnessError>
+      /** Run on the target once every table is loaded; what it returns is added to the factory's evidence. */
+      readonly afterLoad?: (target: pg.Client) => Effect.Effect<Readonly<Record<string, unknown>> | undefined, HarnessError>
+    },
+    HarnessError
+  >
 }
 
 export interface TableOutcome {
@@ -251,10 +262,11 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
       yield* refuseSelfCopy(sourceId, targetId, options.target)
 
       const snapshot = yield* openSourceSnapshot(options.source)
-      const [sourceCatalog, targetCatalog] = yield* Effect.all(
+      // db-harness's own records (schema db_harness, masking-proof.ts) are never copied or masked.
+      const [sourceCatalog, targetCatalog] = (yield* Effect.all(
         [readCatalogOf(options.source), readCatalogOf(options.target)],
         { concurrency: 2 }
-      )
+      )).map(withoutInternalSchema) as [Catalog, Catalog]
       const made = yield* Effect.scoped(
         Effect.gen(function* () {
           if ((options.stageFactories ?? []).length === 0) return []
@@ -289,6 +301,8 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           evidence: undefined
         } satisfies PropagateResult
       }
+
+      for (const m of made) if (m.beforeLoad !== undefined) yield* m.beforeLoad(control)
 
       // Foreign keys off (journalled), and back on at the end whatever happens.
       const journal = journalPath(options.evidenceDir, targetId)
@@ -392,6 +406,11 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           stages
         })
       }
+      const stageEvidence: Record<string, unknown> = {}
+      for (const m of made) {
+        const after = m.afterLoad === undefined ? undefined : yield* m.afterLoad(control)
+        stageEvidence[m.name] = after === undefined ? m.evidence : { ...(m.evidence as object), ...after }
+      }
       const durationMs = Date.now() - started
       const foreignKeys = { dropped: keys.length, restored: restoredKeys.restored, notValidated: restoredKeys.notValidated }
       const evidence = yield* writeEvidence(options.evidenceDir, "propagate", {
@@ -403,7 +422,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         target: { endpoint: options.target.display, database: targetId.databaseName, serverVersion: targetId.serverVersion },
         snapshotId: snapshot.snapshotId,
         filters: { include: options.include, exclude: options.exclude },
-        ...Object.fromEntries(made.map((m) => [m.name, m.evidence])),
+        ...stageEvidence,
         tables,
         skippedTables: plan.skipped,
         foreignKeys,
@@ -427,7 +446,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         snapshotId: snapshot.snapshotId,
         plan,
         ranges: rangesByTable,
-        stageEvidence: Object.fromEntries(made.map((m) => [m.name, m.evidence])),
+        stageEvidence,
         tables,
         foreignKeys,
         sequences,
