@@ -323,7 +323,7 @@ const CREATE_RUNS = `CREATE TABLE ${RUNS_TABLE} (
   sample_rows integer NOT NULL
 )`
 const CREATE_PROOF = `CREATE TABLE ${PROOF_TABLE} (
-  run_id uuid NOT NULL REFERENCES ${RUNS_TABLE} ON DELETE CASCADE,
+  run_id uuid NOT NULL,
   table_schema text NOT NULL,
   table_name text NOT NULL,
   column_name text NOT NULL,
@@ -460,10 +460,10 @@ export const writeProof = (
         ]
       )
     }
-    yield* query(
-      client,
-      `DELETE FROM ${RUNS_TABLE} WHERE run_id NOT IN (SELECT run_id FROM ${RUNS_TABLE} ORDER BY created_at DESC LIMIT ${RUNS_KEPT})`
-    )
+    // No foreign key between the two tables: the target's own constraints stay exactly the source's.
+    const old = `SELECT run_id FROM ${RUNS_TABLE} WHERE run_id NOT IN (SELECT run_id FROM ${RUNS_TABLE} ORDER BY created_at DESC LIMIT ${RUNS_KEPT})`
+    yield* query(client, `DELETE FROM ${PROOF_TABLE} WHERE run_id IN (${old})`)
+    yield* query(client, `DELETE FROM ${RUNS_TABLE} WHERE run_id IN (${old})`)
     yield* query(client, "COMMIT")
     return { runId, provable: recorder.provable, columns: columns.length, sampledRows, digestKinds: kinds }
   }).pipe(
