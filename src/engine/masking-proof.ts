@@ -7,8 +7,8 @@
  * (reservoir, `PROOF_SAMPLE_ROWS` rows, flat memory whatever the table size) of the rows whose
  * masking changed the value. For each sampled row it keeps the row's key as the TARGET holds it
  * (the primary key after masking: a value already in that target table) and a keyed digest of
- * the SOURCE value bound to that key: the first 32 bits of HMAC-SHA-256(proof key, table, column,
- * key, value). At the end of a successful run the record goes into the target, in the schema
+ * the SOURCE value bound to that key: the low 32 bits of a keyed PRF (SipHash-2-4 under a subkey
+ * of the proof key per table and column) of key and value. At the end of a successful run the record goes into the target, in the schema
  * `db_harness` (tables `masking_proof_runs` and `masking_proof`), in one transaction.
  *
  * Verifying (`verifyMaskingProof`): read the latest record, fetch the recorded rows by their key
@@ -51,7 +51,7 @@ import type { RowBatch, StageTable } from "./stage.ts"
 export const INTERNAL_SCHEMA = "db_harness"
 /** Rows (row digests) or distinct values (value digests) recorded per masked column. */
 export const PROOF_SAMPLE_ROWS = 1024
-/** Bytes kept of each HMAC: 32 bits (see the module comment). */
+/** Bytes kept of each digest: 32 bits (see the module comment). */
 export const DIGEST_BYTES = 4
 /** Version of the stored record's layout and digest inputs. */
 const RECORD_FORMAT = 1
@@ -76,16 +76,30 @@ export const proofKeyOf = (maskKey: Uint8Array): Buffer => createHmac("sha256", 
 /** 32 bits that tell whether a verifier holds the run's key, and nothing about the key. */
 const keyCheckOf = (proofKey: Uint8Array): Buffer => createHmac("sha256", proofKey).update("key check").digest().subarray(0, DIGEST_BYTES)
 
-const rowDigest = (proofKey: Uint8Array, table: string, column: string, rowKey: string, value: string): Buffer =>
-  createHmac("sha256", proofKey).update(`row\u0000${table}\u0000${column}\u0000${rowKey}\u0000${value}`).digest().subarray(0, DIGEST_BYTES)
-
-const valueDigest = (proofKey: Uint8Array, table: string, column: string, value: string): Buffer =>
-  createHmac("sha256", proofKey).update(`value\u0000${table}\u0000${column}\u0000${value}`).digest().subarray(0, DIGEST_BYTES)
-
-/** The keyed 64-bit selection hash of value mode (SipHash, cheap enough for every row). */
-const selectionHash = (proofKey: Uint8Array) => {
+/**
+ * The keyed functions of one proof key: SipHash-2-4 (mask-kit's PRF, a 128-bit-key PRF) with one
+ * subkey per purpose and column. Digests are its low 32 bits; the selection hash of value mode is
+ * all 64. HMAC-SHA-256 would do as well, but Node's costs tens of microseconds per call.
+ */
+const keyedFunctions = (proofKey: Uint8Array) => {
   const context = makeMaskContext({ key: proofKey, locale: "en" })
-  return (table: string, column: string, value: string): bigint => context.prf(`proof selection\u0000${table}\u0000${column}`, value)
+  // One purpose string per column: the context caches its subkey by this very string.
+  const purpose = (kind: string, table: string, column: string) => `proof ${kind}\u0000${table}\u0000${column}`
+  return {
+    /** Digest of a value bound to its row's key (a JSON array, so no NUL inside: unambiguous). */
+    row: (table: string, column: string) => {
+      const p = purpose("row", table, column)
+      return (rowKey: string, value: string): number => Number(context.prf(p, `${rowKey}\u0000${value}`) & 0xffffffffn)
+    },
+    value: (table: string, column: string) => {
+      const p = purpose("value", table, column)
+      return (value: string): number => Number(context.prf(p, value) & 0xffffffffn)
+    },
+    select: (table: string, column: string) => {
+      const p = purpose("selection", table, column)
+      return (value: string): bigint => context.prf(p, value)
+    }
+  }
 }
 
 /** A row's key as text: the key columns' text forms as a JSON array (unambiguous for composite keys). */
@@ -144,8 +158,10 @@ class RowSample implements ColumnSampler {
   readonly pendingSlots: Array<number> = []
   readonly pendingValues: Array<string> = []
   readonly name: string
-  constructor(name: string) {
+  readonly digest: (rowKey: string, value: string) => number
+  constructor(name: string, digest: (rowKey: string, value: string) => number) {
     this.name = name
+    this.digest = digest
   }
 
   readonly offer = (row: number, source: string, masked: string | null) => {
@@ -222,11 +238,11 @@ export const makeProofRecorder = (catalog: Catalog, key: Uint8Array | undefined)
   const proofKey = key === undefined ? undefined : proofKeyOf(key)
   const tables = new Map(catalog.tables.map((t) => [`${t.schema}.${t.name}`, t]))
   const finished: Array<() => ColumnProof> = []
-  const select = proofKey === undefined ? undefined : selectionHash(proofKey)
+  const keyed = proofKey === undefined ? undefined : keyedFunctions(proofKey)
   return {
     provable: proofKey !== undefined,
     forTable: (stageTable) => {
-      if (proofKey === undefined || select === undefined) return undefined
+      if (keyed === undefined) return undefined
       const label = `${stageTable.schema}.${stageTable.name}`
       const table = tables.get(label)
       if (table === undefined) return undefined
@@ -243,7 +259,7 @@ export const makeProofRecorder = (catalog: Catalog, key: Uint8Array | undefined)
           if (existing !== undefined) return existing
           let sampler: ColumnSampler
           if (byRow) {
-            const sample = new RowSample(name)
+            const sample = new RowSample(name, keyed.row(label, name))
             rowSamples.push(sample)
             sampler = sample
             finished.push(() => ({
@@ -260,11 +276,12 @@ export const makeProofRecorder = (catalog: Catalog, key: Uint8Array | undefined)
               unchanged: sample.unchanged
             }))
           } else {
-            const sample = new ValueSample((value) => select(label, name, value))
+            const sample = new ValueSample(keyed.select(label, name))
+            const digest = keyed.value(label, name)
             sampler = sample
             finished.push(() => {
               const digests = Buffer.alloc(sample.values.length * DIGEST_BYTES)
-              sample.values.forEach((value, i) => valueDigest(proofKey, label, name, value).copy(digests, i * DIGEST_BYTES))
+              sample.values.forEach((value, i) => digests.writeUInt32BE(digest(value), i * DIGEST_BYTES))
               return {
                 schema: table.schema,
                 table: table.name,
@@ -292,7 +309,7 @@ export const makeProofRecorder = (catalog: Catalog, key: Uint8Array | undefined)
               const row = sample.pendingRows[i]!
               const slot = sample.pendingSlots[i]!
               const parts = keyIndexes.map((index) => batch.getText(row, index) ?? "")
-              rowDigest(proofKey, label, sample.name, rowKeyText(parts), sample.pendingValues[i]!).copy(sample.digests, slot * DIGEST_BYTES)
+              sample.digests.writeUInt32BE(sample.digest(rowKeyText(parts), sample.pendingValues[i]!), slot * DIGEST_BYTES)
               sample.rowKeys[slot] = parts
             }
             sample.pendingRows.length = 0
@@ -589,6 +606,7 @@ const checkRowColumn = (client: pg.Client, proofKey: Buffer, row: ProofRow, opti
     const keys = row.row_keys ?? []
     const digests = row.digests ?? Buffer.alloc(0)
     const chosen = options.full ? keys.map((_, i) => i) : chooseIndexes(keys.length, options.sampleSize, options.seed)
+    const digest = keyedFunctions(proofKey).row(label, row.column_name)
     const keyColumns = row.row_key_columns ?? []
     const keyTypes = row.row_key_types ?? []
     const join = keyColumns.map((name, i) => `t.${quoteIdent(name)} = (k.key->>${i})::${keyTypes[i]}`).join(" AND ")
@@ -604,8 +622,7 @@ const checkRowColumn = (client: pg.Client, proofKey: Buffer, row: ProofRow, opti
       if (found.v === null) continue
       const index = chosen[found.n - 1]!
       const expected = digests.subarray(index * DIGEST_BYTES, (index + 1) * DIGEST_BYTES)
-      const actual = rowDigest(proofKey, label, row.column_name, rowKeyText(keys[index]!), found.v)
-      if (expected.length === DIGEST_BYTES && timingSafeEqual(expected, actual)) matched++
+      if (expected.length === DIGEST_BYTES && expected.readUInt32BE(0) === digest(rowKeyText(keys[index]!), found.v)) matched++
     }
     return { checked: result.rows.length, matched, missing: chosen.length - result.rows.length }
   })
@@ -628,13 +645,15 @@ const checkValueColumn = (client: pg.Client, proofKey: Buffer, row: ProofRow, op
     const recorded = new Set<number>()
     const digests = row.digests ?? Buffer.alloc(0)
     for (let i = 0; i + DIGEST_BYTES <= digests.length; i += DIGEST_BYTES) recorded.add(digests.readUInt32BE(i))
-    const select = selectionHash(proofKey)
+    const keyed = keyedFunctions(proofKey)
+    const select = keyed.select(label, row.column_name)
+    const digest = keyed.value(label, row.column_name)
     let checked = 0
     let matched = 0
     for (const { v } of result.rows as Array<{ v: string }>) {
-      if (select(label, row.column_name, v) > threshold) continue
+      if (select(v) > threshold) continue
       checked++
-      if (recorded.has(valueDigest(proofKey, label, row.column_name, v).readUInt32BE(0))) matched++
+      if (recorded.has(digest(v))) matched++
     }
     return { checked, matched, missing: 0 }
   })
@@ -742,7 +761,7 @@ export const verifyMaskingProof = (target: Endpoint, options: VerifyOptions): Ef
         const label = `${row.table_schema}.${row.table_name}`
         const object = { kind: "column", schema: row.table_schema, table: row.table_name, column: row.column_name }
         if (row.digest_kind === "none") {
-          notes.push(`${label}.${row.column_name}: masked, but no rows were copied, so nothing was recorded`)
+          notes.push(`${label}.${row.column_name}: masked by rule, but the run copied no rows of it (a partitioned parent, or a table left out by the filters): nothing recorded`)
           continue
         }
         if (!existing.has(`${label}\u0000${row.column_name}`)) {

@@ -199,9 +199,11 @@ export const planMaskingCollecting = (
         const names = indexes.map((i) => table.columns[i]!.name)
         const sampler = proof?.forTable(table)
         const samples = names.map((name) => sampler?.column(name))
+        // The proof reads the primary key after masking (the row's key as the target gets it).
+        const keyColumns = (sampler?.keyColumns ?? []).filter((name) => !names.includes(name))
         return {
-          // The proof reads the primary key after masking (the row's key as the target gets it).
-          columns: [...names, ...(sampler?.keyColumns ?? []).filter((name) => !names.includes(name))],
+          columns: [...names, ...keyColumns],
+          readOnly: keyColumns,
           process: (batch) => {
             const rows = batch.rowCount
             for (let c = 0; c < indexes.length; c++) {
