@@ -8,8 +8,9 @@
  * masking changed the value. For each sampled row it keeps the row's key as the TARGET holds it
  * (the primary key after masking: a value already in that target table) and a keyed digest of
  * the SOURCE value bound to that key: the low 32 bits of a keyed PRF (SipHash-2-4 under a subkey
- * of the proof key per table and column) of key and value. At the end of a successful run the record goes into the target, in the schema
- * `db_harness` (tables `masking_proof_runs` and `masking_proof`), in one transaction.
+ * of the proof key per table and column) of key and value. At the end of a successful run the
+ * record goes into the target, in the schema `db_harness` (tables `masking_proof_runs` and
+ * `masking_proof`), in one transaction.
  *
  * Verifying (`verifyMaskingProof`): read the latest record, fetch the recorded rows by their key
  * (through the primary-key index: no scan), recompute the digest from the value the target holds
@@ -157,6 +158,9 @@ class RowSample implements ColumnSampler {
   readonly pendingRows: Array<number> = []
   readonly pendingSlots: Array<number> = []
   readonly pendingValues: Array<string> = []
+  /** Algorithm L's state: the count at which the next row is taken, and its weight. */
+  next = 0
+  weight = 1
   readonly name: string
   readonly digest: (rowKey: string, value: string) => number
   constructor(name: string, digest: (rowKey: string, value: string) => number) {
@@ -172,12 +176,23 @@ class RowSample implements ColumnSampler {
     const seen = ++this.eligible
     let slot = seen - 1
     if (seen > PROOF_SAMPLE_ROWS) {
-      slot = Math.floor(Math.random() * seen)
-      if (slot >= PROOF_SAMPLE_ROWS) return
+      // Algorithm L (Li 1994): once the reservoir is full, jump straight to the next row to take,
+      // so a row not taken costs one comparison (the same distribution as drawing for every row).
+      if (seen < this.next) return
+      slot = Math.floor(Math.random() * PROOF_SAMPLE_ROWS)
+      this.skipAhead()
+    } else if (seen === PROOF_SAMPLE_ROWS) {
+      this.skipAhead()
     }
     this.pendingRows.push(row)
     this.pendingSlots.push(slot)
     this.pendingValues.push(source)
+  }
+
+  private skipAhead() {
+    // 1 - Math.random() is in (0, 1]: never log(0).
+    this.weight *= Math.exp(Math.log(1 - Math.random()) / PROOF_SAMPLE_ROWS)
+    this.next = this.eligible + Math.floor(Math.log(1 - Math.random()) / Math.log(1 - this.weight)) + 1
   }
 }
 
