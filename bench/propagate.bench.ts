@@ -10,7 +10,8 @@
  * psql, (b) the same in text format, (c) pg_dump --data-only piped into psql (only with a pg_dump
  * that accepts the server's version), (d) `db-harness propagate` as a child process, (e) the same
  * with `--rules` masking 5 of the 10 columns (MASKING_RULES, written to a temporary file, with a
- * fixed DB_HARNESS_MASK_KEY). Each method
+ * fixed DB_HARNESS_MASK_KEY; it keeps the masking proof), (f) (e) with `--skip-masking-proof`,
+ * so (e) ÷ (f) is what recording the proof costs. Each method
  * runs `--runs` times and reports the median; every run is checked to have copied N rows. A
  * method that fails or cannot run is reported as such and the others go on. Only the child
  * processes are timed: generation, verification and truncation happen outside the intervals.
@@ -304,6 +305,28 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
           target,
           "--rules",
           rulesFile,
+          "--quiet",
+          "--evidence-dir",
+          EVIDENCE_DIR
+        ],
+        env: { DB_HARNESS_MASK_KEY: "bench key" }
+      })
+    },
+    {
+      // (e) without the masking proof (src/engine/masking-proof.ts): (e) ÷ (f) is what recording costs.
+      id: "f",
+      name: "db-harness propagate --rules --skip-masking-proof",
+      invocation: (source, target) => ({
+        command: process.execPath,
+        args: [
+          "--max-semi-space-size=1",
+          "src/cli/main.ts",
+          "propagate",
+          source,
+          target,
+          "--rules",
+          rulesFile,
+          "--skip-masking-proof",
           "--quiet",
           "--evidence-dir",
           EVIDENCE_DIR

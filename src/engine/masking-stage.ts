@@ -11,6 +11,7 @@ import type { Catalog, Column, Table } from "./catalog.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import type { ColumnRule } from "./masking-rules.ts"
 import { mapArrayLiteral } from "./mask-kit.ts"
+import type { ProofRecorder } from "./masking-proof.ts"
 import type { MaskColumn, MaskContext, MaskStrategy } from "./plugin.ts"
 import { instantiate, type PluginRegistry } from "./plugin-host.ts"
 import { stageColumn } from "./propagate-plan.ts"
@@ -69,9 +70,10 @@ export const planMasking = (
   catalog: Catalog,
   rules: ReadonlyArray<ColumnRule>,
   registry: PluginRegistry,
-  context: MaskContext
+  context: MaskContext,
+  proof?: ProofRecorder
 ): Effect.Effect<MaskingPlan, HarnessError> =>
-  Effect.flatMap(planMaskingCollecting(catalog, rules, registry, context), ({ problems, ...plan }) =>
+  Effect.flatMap(planMaskingCollecting(catalog, rules, registry, context, proof), ({ problems, ...plan }) =>
     problems.length > 0
       ? Effect.fail(badInput(`masking rules cannot be applied; nothing was written:\n  - ${problems.join("\n  - ")}`))
       : Effect.succeed(plan)
@@ -82,7 +84,9 @@ export const planMaskingCollecting = (
   catalog: Catalog,
   rules: ReadonlyArray<ColumnRule>,
   registry: PluginRegistry,
-  context: MaskContext
+  context: MaskContext,
+  /** Samples keyed digests of the source values for the masking proof (masking-proof.ts). */
+  proof?: ProofRecorder
 ): Effect.Effect<MaskingPlan & { readonly problems: ReadonlyArray<string> }> =>
   Effect.gen(function* () {
     const problems: Array<string> = []
@@ -192,21 +196,31 @@ export const planMaskingCollecting = (
         }
         if (indexes.length === 0) return undefined
         let masked = 0
+        const names = indexes.map((i) => table.columns[i]!.name)
+        const sampler = proof?.forTable(table)
+        const samples = names.map((name) => sampler?.column(name))
+        // The proof reads the primary key after masking (the row's key as the target gets it).
+        const keyColumns = (sampler?.keyColumns ?? []).filter((name) => !names.includes(name))
         return {
-          columns: indexes.map((i) => table.columns[i]!.name),
+          columns: [...names, ...keyColumns],
+          readOnly: keyColumns,
           process: (batch) => {
             const rows = batch.rowCount
             for (let c = 0; c < indexes.length; c++) {
               const column = indexes[c]!
               const fn = functions[c]!
+              const sample = samples[c]
               for (let r = 0; r < rows; r++) {
                 if (batch.isDropped(r)) continue
                 const value = batch.getText(r, column)
                 if (value === null) continue
-                batch.setText(r, column, fn(value))
+                const output = fn(value)
+                batch.setText(r, column, output)
+                if (sample !== undefined) sample.offer(r, value, output)
                 masked++
               }
             }
+            sampler?.endBatch(batch)
           },
           finish: () => Effect.succeed({ maskedValues: masked })
         }

@@ -19,6 +19,7 @@ import {
   type MaskingRules,
   type MaskStrategies
 } from "./masking-rules.ts"
+import { makeProofRecorder, type ProofRecorder } from "./masking-proof.ts"
 import { planMasking, planMaskingCollecting, type MaskedColumnReport } from "./masking-stage.ts"
 import type { MaskContext, Plugin } from "./plugin.ts"
 import { instantiate, makeRegistry, type PluginRegistry } from "./plugin-host.ts"
@@ -50,6 +51,8 @@ export interface PreparedMasking {
   readonly stage: Stage
   readonly evidence: MaskingEvidence
   readonly rules: ReadonlyArray<ColumnRule>
+  /** The masking proof's samples, filled as rows are masked (masking-proof.ts). */
+  readonly proof: ProofRecorder
 }
 
 const qualified = (schema: string, name: string) => `${schema}.${name}`
@@ -144,7 +147,7 @@ const loadMasking = (setup: MaskingSetup) =>
 export const prepareMasking = (setup: MaskingSetup) =>
   loadMasking(setup).pipe(
     Effect.map(({ rules, registry, context, masks }) => (catalog: Catalog, query?: SourceQuery) =>
-      compileMasking(rules, registry, context, masks, catalog, setup.privacyByDefault, query)
+      compileMasking(rules, registry, context, masks, catalog, setup.privacyByDefault, query, setup.key)
     )
   )
 
@@ -265,7 +268,8 @@ const compileMasking = (
   masks: ReadonlyArray<string>,
   catalog: Catalog,
   privacyByDefault: boolean,
-  query: SourceQuery | undefined
+  query: SourceQuery | undefined,
+  key: Uint8Array | undefined
 ): Effect.Effect<PreparedMasking, HarnessError> =>
   Effect.gen(function* () {
     const columnRules = yield* resolveColumnRules(rules, catalog, strategiesOf(registry, context, masks))
@@ -277,10 +281,12 @@ const compileMasking = (
         )
       }
     }
-    const plan = yield* planMasking(catalog, columnRules, registry, context)
+    const proof = makeProofRecorder(catalog, key)
+    const plan = yield* planMasking(catalog, columnRules, registry, context, proof)
     return {
       stage: plan.stage,
       rules: columnRules,
+      proof,
       evidence: {
         rulesFiles: rules.files,
         rulesDigest: rules.digest,

@@ -6,6 +6,7 @@
  * never half written.
  */
 import * as Effect from "effect/Effect"
+import { hasBinaryTextCodec } from "./binary-values.ts"
 import { copyableColumns, tableKey, quoteIdent, type Catalog, type Column, type Table } from "./catalog.ts"
 import type { CopyFormat } from "./copy-codec.ts"
 import { HarnessError } from "./errors.ts"
@@ -157,7 +158,11 @@ export const planPropagation = (
         }
       }
       const oidColumn = columns.find((c) => embedsUserTypeOid(c, source))
-      const unconvertible = stageTable.columns.find((c) => touched.has(c.name) && !options.hasBinaryConverter(c))
+      // A column no stage sets only needs decoding from binary, not converting back.
+      const written = new Set(stages.flatMap((s) => s.table.columns.filter((name) => !(s.table.readOnly ?? []).includes(name))))
+      const unconvertible = stageTable.columns.find((c) =>
+        written.has(c.name) ? !options.hasBinaryConverter(c) : touched.has(c.name) && !hasBinaryTextCodec(c)
+      )
       const format: CopyFormat = oidColumn === undefined && unconvertible === undefined ? "binary" : "text"
       const formatReason =
         oidColumn !== undefined

@@ -25,6 +25,7 @@ import { readCatalogAt } from "./catalog-reader.ts"
 import { pgClient, sqlClientLayer, type Endpoint } from "./connection.ts"
 import { HarnessError } from "./errors.ts"
 import { writeEvidence, type WrittenEvidence } from "./evidence.ts"
+import { withoutInternalSchema } from "./masking-proof.ts"
 import { planPropagation, type PropagatePlan, type TablePlan } from "./propagate-plan.ts"
 import { openSourceSnapshot } from "./source-snapshot.ts"
 import type { Stage, StageColumn } from "./stage.ts"
@@ -74,7 +75,17 @@ export interface StageFactory {
   readonly make: (
     source: Catalog,
     query: SourceQuery
-  ) => Effect.Effect<{ readonly stage: Stage; readonly evidence: unknown }, HarnessError>
+  ) => Effect.Effect<
+    {
+      readonly stage: Stage
+      readonly evidence: unknown
+      /** Run on the target before its first write (not in dry runs); a failure stops the run with nothing written. */
+      readonly beforeLoad?: (target: pg.Client) => Effect.Effect<void, HarnessError>
+      /** Run on the target once every table is loaded; what it returns is added to the factory's evidence. */
+      readonly afterLoad?: (target: pg.Client) => Effect.Effect<Readonly<Record<string, unknown>> | undefined, HarnessError>
+    },
+    HarnessError
+  >
 }
 
 /** What a source filter sees of a finished run, for its evidence. */
@@ -299,10 +310,11 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
       yield* refuseSelfCopy(sourceId, targetId, options.target)
 
       const snapshot = yield* openSourceSnapshot(options.source)
-      const [sourceCatalog, targetCatalog] = yield* Effect.all(
+      // db-harness's own records (schema db_harness, masking-proof.ts) are never copied or masked.
+      const [sourceCatalog, targetCatalog] = (yield* Effect.all(
         [readCatalogOf(options.source, snapshot.snapshotId), readCatalogOf(options.target)],
         { concurrency: 2 }
-      )
+      )).map(withoutInternalSchema) as [Catalog, Catalog]
       const made = yield* Effect.scoped(
         Effect.gen(function* () {
           if ((options.stageFactories ?? []).length === 0) return []
@@ -350,6 +362,8 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           evidence: undefined
         } satisfies PropagateResult
       }
+
+      for (const m of made) if (m.beforeLoad !== undefined) yield* m.beforeLoad(control)
 
       // Foreign keys off (journalled), and back on at the end whatever happens.
       const journal = journalPath(options.evidenceDir, targetId)
@@ -454,6 +468,11 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           stages
         })
       }
+      const stageEvidence: Record<string, unknown> = {}
+      for (const m of made) {
+        const after = m.afterLoad === undefined ? undefined : yield* m.afterLoad(control)
+        stageEvidence[m.name] = after === undefined ? m.evidence : { ...(m.evidence as object), ...after }
+      }
       const durationMs = Date.now() - started
       const foreignKeys = { dropped: keys.length, restored: restoredKeys.restored, notValidated: restoredKeys.notValidated, validation }
       const filtered = filterEvidence({ tables, foreignKeys: validation })
@@ -466,7 +485,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         target: { endpoint: options.target.display, database: targetId.databaseName, serverVersion: targetId.serverVersion },
         snapshotId: snapshot.snapshotId,
         filters: { include: options.include, exclude: options.exclude },
-        ...Object.fromEntries(made.map((m) => [m.name, m.evidence])),
+        ...stageEvidence,
         ...filtered,
         tables,
         skippedTables: plan.skipped,
@@ -491,7 +510,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         snapshotId: snapshot.snapshotId,
         plan,
         ranges: rangesByTable,
-        stageEvidence: { ...Object.fromEntries(made.map((m) => [m.name, m.evidence])), ...filtered },
+        stageEvidence: { ...stageEvidence, ...filtered },
         tables,
         foreignKeys,
         sequences,

@@ -54,6 +54,11 @@ export interface RowBatch {
 export interface TableStage {
   /** Names of the columns this stage reads or writes; only these are decoded. */
   readonly columns: ReadonlyArray<string>
+  /**
+   * Of `columns`, those this stage only reads, never sets: such a column keeps the table in binary
+   * format whenever it can be decoded from binary (decoding alone is cheap; re-encoding is not).
+   */
+  readonly readOnly?: ReadonlyArray<string>
   /** Called for each batch, in stream order; may change, drop or only look at rows. */
   readonly process: (batch: RowBatch) => void
   /** Called once after the table's last batch; what it returns is added to the evidence file. */

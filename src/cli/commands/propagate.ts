@@ -6,11 +6,13 @@
 import * as Effect from "effect/Effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { availableParallelism, homedir } from "node:os"
+import type pg from "pg"
 import { resolveEndpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
 import type { Catalog } from "../../engine/catalog.ts"
 import { prepareMasking } from "../../engine/masking.ts"
 import { inStreamDetection } from "./detect-pii.ts"
+import { ensureProofTables, writeProof, type WrittenProof } from "../../engine/masking-proof.ts"
 import { DEFAULT_SPLIT_ROWS, propagate, type PropagateOptions, type PropagateResult, type SourceQuery, type StageFactory } from "../../engine/propagate.ts"
 import { hasBinaryConverter, rowTransformFor } from "../../engine/row-transform.ts"
 import { loadSubsetRules, subsetSourceFilter } from "../../engine/subset-source.ts"
@@ -59,6 +61,12 @@ export const propagateFlags = {
   subset: Flag.String("subset").pipe(
     Flag.withDescription("subset rules (YAML): copy only the rows they select, with every foreign key still satisfied"),
     Flag.optional
+  ),
+  skipMaskingProof: Flag.Boolean("skip-masking-proof").pipe(
+    Flag.withDescription(
+      "do not keep the masking proof (schema db_harness) in the target, e.g. where this user may not create a schema; detect-pii then cannot prove the masking"
+    ),
+    Flag.withDefault(false)
   ),
   dryRun: Flag.Boolean("dry-run").pipe(
     Flag.withDescription("print the plan (tables, estimated rows, order, format) and write nothing"),
@@ -127,6 +135,14 @@ const printSummary = (result: PropagateResult) =>
         `masked ${masked} columns (${masking.columns.length - masked} kept by rule) with ${masking.rulesFiles.join(" <- ")}` +
           (masking.keyed ? "" : "; no DB_HARNESS_MASK_KEY, so this run's masking was random")
       )
+      const proof = (masking as { proof?: WrittenProof }).proof
+      if (proof !== undefined) {
+        yield* printLine(
+          proof.provable
+            ? `masking proof ${proof.runId} kept in the target (schema db_harness): keyed digests of ${proof.sampledRows} sampled source values, no value`
+            : `masking proof ${proof.runId} kept in the target, marked unprovable: without DB_HARNESS_MASK_KEY nothing can be checked later`
+        )
+      }
     }
     const subset = result.stageEvidence["subset"] as { seed: number; rulesDigest: string; allForeignKeysValid: boolean; foreignKeys: ReadonlyArray<unknown> } | undefined
     if (subset !== undefined) {
@@ -152,7 +168,7 @@ export type PropagateRun = Omit<
  * any connection, so a bad rules file fails first; the stage is compiled once the source's
  * catalog is read. The key comes from DB_HARNESS_MASK_KEY; without it the run says it is random.
  */
-export const maskingFactory = (rules: string | undefined, maskPii: boolean) =>
+export const maskingFactory = (rules: string | undefined, maskPii: boolean, keepProof = true) =>
   Effect.gen(function* () {
     if (rules === undefined && !maskPii) return undefined
     const cli = yield* CliEnvironment
@@ -164,11 +180,12 @@ export const maskingFactory = (rules: string | undefined, maskPii: boolean) =>
     }
     // Loaded only when masking: faker's locale data costs ~0.3 s of start-up.
     const { builtinPlugins } = yield* Effect.promise(() => import("../../plugins/index.ts"))
+    const keyBytes = key === undefined || key === "" ? undefined : new TextEncoder().encode(key)
     const compile = yield* prepareMasking({
       rules: rules ?? "baseline",
       privacyByDefault: maskPii,
       builtins: builtinPlugins,
-      key: key === undefined || key === "" ? undefined : new TextEncoder().encode(key),
+      key: keyBytes,
       locale: cli.env["DB_HARNESS_MASK_LOCALE"] ?? "en",
       home: homedir(),
       cwd: cli.cwd
@@ -176,7 +193,18 @@ export const maskingFactory = (rules: string | undefined, maskPii: boolean) =>
     return {
       name: "masking",
       make: (catalog: Catalog, query: SourceQuery) =>
-        Effect.map(compile(catalog, query), (prepared) => ({ stage: prepared.stage, evidence: prepared.evidence }))
+        Effect.map(compile(catalog, query), (prepared) => ({
+          stage: prepared.stage,
+          evidence: prepared.evidence,
+          // The masking proof (masking-proof.ts): checked writable before the first write, written after the load.
+          ...(keepProof
+            ? {
+                beforeLoad: ensureProofTables,
+                afterLoad: (client: pg.Client) =>
+                  Effect.map(writeProof(client, prepared.proof, prepared.evidence.columns, keyBytes, packageJson.version), (proof) => ({ proof }))
+              }
+            : {})
+        }))
     } satisfies StageFactory
   })
 
@@ -238,7 +266,7 @@ export const propagateCommand = Command.make(
       Effect.gen(function* () {
         const cli = yield* CliEnvironment
         const envProtected = (cli.env["DB_HARNESS_PROTECTED_TARGETS"] ?? "").split(",").map((x) => x.trim()).filter(Boolean)
-        const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii)
+        const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii, !flags.skipMaskingProof)
         // Read and shape-checked before any connection, so a bad file fails first.
         const subsetRules = flags.subset._tag === "Some" ? yield* loadSubsetRules(flags.subset.value, cli.cwd) : undefined
         const subset = subsetRules === undefined ? undefined : subsetSourceFilter(subsetRules)
