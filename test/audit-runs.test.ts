@@ -93,6 +93,35 @@ describe("every run appends a verifying audit entry", () => {
     expect(JSON.parse(verified.stdout)).toMatchObject({ status: "intact", entries: 5, signedThrough: 5 })
   })
 
+  it("detect-pii and consistency record themselves too, blocked runs included, into the same verifying log", async () => {
+    const gates = join(dir, "gate-evidence")
+    const pii = await runCli(["detect-pii", source, "--json", "--evidence-dir", gates], env())
+    expect(pii.code, pii.stderr).toBe(0) // names with digits and example.org addresses are not personal data
+    const clean = await runCli(["consistency", source, source, "--json", "--evidence-dir", gates], env())
+    expect(clean.code, clean.stderr).toBe(0)
+    const lost = await runCli(["consistency", source, drifted, "--json", "--evidence-dir", gates], env())
+    expect(lost.code, lost.stderr).toBe(3)
+    const log = readFileSync(join(gates, "audit.log.jsonl"), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as AuditEntry)
+    expect(log.map((e) => [e.seq, e.kind, e.outcome.status, e.outcome.exitCode])).toEqual([
+      [1, "detect-pii", "ok", 0],
+      [2, "consistency", "ok", 0],
+      [3, "consistency", "blocked", 3]
+    ])
+    expect(log[0]!.counts).toMatchObject({ tables: 1, findings: 0 })
+    expect(log[0]!.target).toContain(":***@")
+    expect(log[2]!.counts.findingsByRule).toEqual({ "consistency/row-count": 1 })
+    for (const entry of log) {
+      const evidenceText = readFileSync(join(gates, entry.evidence!.file), "utf8")
+      expect(createHash("sha256").update(evidenceText).digest("hex")).toBe(entry.evidence!.digest)
+    }
+    const text = readFileSync(join(gates, "audit.log.jsonl"), "utf8")
+    expect(text).not.toContain(SECRET_VALUE)
+    expect(text).not.toContain("@example.org")
+    const verified = await runCli(["audit", "verify", gates, "--public-key", publicKey, "--json"])
+    expect(verified.code, verified.stdout).toBe(0)
+    expect(JSON.parse(verified.stdout)).toMatchObject({ status: "intact", entries: 3, signedThrough: 3 })
+  })
+
   it("records the CI job from GitLab variables, and says plainly when the run is unsigned", async () => {
     const ciEvidence = join(dir, "ci-evidence")
     const run = await runCli(["drift", source, target, "--evidence-dir", ciEvidence], {

@@ -52,7 +52,9 @@ describe("detect-pii exit codes and output", () => {
   it("exits 0 on a clean database, says what a clean sample proves, and writes pii_<timestamp>.json", async () => {
     const evidence = tempDir("clean")
     const run = await runCli(["detect-pii", clean, "--evidence-dir", evidence, "--seed", "5"])
-    expect(run.stderr).toBe("")
+    // Only the audit log's line (every run records itself, src/cli/audit-record.ts).
+    expect(run.stderr).toMatch(/^audit: entry seq 1 in .*UNSIGNED/)
+    expect(run.stderr.replace(/^audit: .*\n/gm, "")).toBe("")
     expect(run.code).toBe(0)
     expect(run.stdout).toContain("PASS detect-pii")
     expect(run.stdout).toMatch(/seed 5/)
@@ -159,5 +161,60 @@ describe("propagate --mask-pii with in-stream detection", () => {
       t.stages.filter((s) => s.stage === "pii-detect").map((s) => s.summary?.sampledValues ?? 0)
     )
     expect(scanned.length).toBeGreaterThan(0)
+  })
+})
+
+describe("detect-pii after propagate --mask-pii: the masking proof", () => {
+  const load = (effect: Effect.Effect<unknown, unknown>) => Effect.runPromise(effect as Effect.Effect<unknown>)
+  const KEY = { DB_HARNESS_MASK_KEY: "proof key of this test" }
+  let source: string
+  let target: string
+
+  beforeAll(async () => {
+    source = await freshDatabase("pii_proof_src")
+    target = await freshDatabase("pii_proof_dst")
+    await load(loadDemoShop(source, { rows: 2000 }))
+    await load(createDemoShopSchema(target))
+    const copy = await runCli(["propagate", source, target, "--mask-pii", "--quiet", "--evidence-dir", tempDir("proof-copy")], KEY)
+    expect(copy.code, copy.stderr).toBe(0)
+  })
+
+  it("passes a masked copy although its fakes look personal: every flagged column is proven masked", async () => {
+    const run = await runCli(["detect-pii", target, "--json", "--seed", "7", "--evidence-dir", tempDir("proof-clean")], KEY)
+    expect(run.code, run.stderr).toBe(0)
+    const report = JSON.parse(run.stdout)
+    expect(report.status).toBe("pass")
+    expect(report.maskingProof.present).toBe(true)
+    // The detectors still see names and phone numbers (fakes), and the proof says they are masked.
+    for (const column of ["first_name", "phone"]) {
+      const found = report.findings.find((f: { object: { table: string; column: string } }) => f.object.table === "customers" && f.object.column === column)
+      expect(found).toMatchObject({ severity: "info", details: { maskingProof: "masked" } })
+    }
+    expect(report.findings.filter((f: { severity: string }) => f.severity === "breaking")).toEqual([])
+  })
+
+  it("cannot pass without the key: the fakes are judged on their looks and the proof says why (exit 4)", async () => {
+    const run = await runCli(["detect-pii", target, "--seed", "7", "--evidence-dir", tempDir("proof-nokey")])
+    expect(run.code).toBe(4)
+    expect(run.stdout).toMatch(/no proof possible/)
+  })
+
+  it("fails (exit 4) when a few percent of one masked column hold the source's values again, naming the column", async () => {
+    const leaked = await freshDatabase("pii_proof_leak")
+    await load(createDemoShopSchema(leaked))
+    const copy = await runCli(["propagate", source, leaked, "--mask-pii", "--quiet", "--evidence-dir", tempDir("proof-copy2")], KEY)
+    expect(copy.code, copy.stderr).toBe(0)
+    // 4% of the customers get their real e-mail address back, as a bad sync job would write it.
+    const real = await runSql<{ id: number; email: string }>(source, "SELECT id, email FROM customers WHERE id % 25 = 0")
+    expect(real.length).toBeGreaterThan(10)
+    for (const row of real) await runSql(leaked, "UPDATE customers SET email = $1 WHERE id = $2", [row.email, row.id])
+    const run = await runCli(["detect-pii", leaked, "--json", "--seed", "7", "--evidence-dir", tempDir("proof-leak")], KEY)
+    expect(run.code).toBe(4)
+    const report = JSON.parse(run.stdout)
+    const survived = report.findings.filter((f: { rule: string }) => f.rule === "pii/source-value-survived")
+    expect(survived.map((f: { object: { table: string; column: string } }) => `${f.object.table}.${f.object.column}`)).toEqual(["customers.email"])
+    expect(survived[0].severity).toBe("breaking")
+    // The report names the column, never the leaked values.
+    for (const row of real) expect(run.stdout).not.toContain(row.email)
   })
 })

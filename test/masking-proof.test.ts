@@ -179,8 +179,9 @@ describe("binary format and composite keys", () => {
     await runSql(target, ddl)
     const plan = await propagate(from, target, KEY, ["--dry-run"], "baseline")
     expectSuccess(plan)
-    // The proof reads the key columns (bigint among them) only: no reason to leave binary format.
-    expect(JSON.parse(plan.stdout).plan).toEqual([expect.objectContaining({ table: "public.accounts", format: "binary", stages: ["mask"] })])
+    // The proof reads the key columns (bigint among them) only, and in-stream detection (--mask-pii)
+    // only text columns: no reason to leave binary format.
+    expect(JSON.parse(plan.stdout).plan).toEqual([expect.objectContaining({ table: "public.accounts", format: "binary", stages: ["mask", "pii-detect"] })])
     expectSuccess(await propagate(from, target, KEY, [], "baseline"))
     expect(survived(await verify(target, { full: true }))).toEqual([])
     await runSql(target, `UPDATE accounts SET email = 'acct' || id || '@corp-source.test' WHERE id % 20 = 0`)

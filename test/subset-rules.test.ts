@@ -60,7 +60,9 @@ describe("subset rules: bad files", () => {
       expect(run.stderr).toContain(path)
       expect(run.stderr).toMatch(message)
       expect(await digest(target, "region")).toBe(before)
-      expect(readdirSync(evidence)).toEqual([])
+      // No evidence file: only the audit log's record of the refused run (audit-record.ts).
+      expect(readdirSync(evidence).filter((f) => !f.startsWith("audit.log."))).toEqual([])
+      expect(readFileSync(join(evidence, "audit.log.jsonl"), "utf8")).toContain('"status":"failed"')
       // plan reports the same problem.
       const plan = await runCli(["plan", source, "--subset", path])
       expect(plan.code).toBe(1)

@@ -344,6 +344,21 @@ export const Catalog = Schema.Struct({
 })
 export type Catalog = typeof Catalog.Type
 
+/**
+ * The schema db-harness keeps its own records in, in a target (the masking proof,
+ * masking-proof.ts). Never copied, masked, scanned for PII or compared by the gates.
+ */
+export const INTERNAL_SCHEMA = "db_harness"
+
+/** A catalog without db-harness's own schema: what propagate, the gates and the scanners see. */
+export const withoutInternalSchema = (catalog: Catalog): Catalog => ({
+  ...catalog,
+  schemas: catalog.schemas.filter((s) => s.name !== INTERNAL_SCHEMA),
+  tables: catalog.tables.filter((t) => t.schema !== INTERNAL_SCHEMA),
+  views: catalog.views.filter((v) => v.schema !== INTERNAL_SCHEMA),
+  sequences: catalog.sequences.filter((s) => s.schema !== INTERNAL_SCHEMA)
+})
+
 /** Decode a model from parsed JSON (e.g. a saved `inspect --json`), with every issue named. */
 export const decodeCatalog = (input: unknown): Effect.Effect<Catalog, HarnessError> =>
   Schema.decodeUnknownEffect(Catalog)(input, { errors: "all" }).pipe(

@@ -17,6 +17,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { withoutInternalSchema } from "./catalog.ts"
 import type { LogicalForeignKey, ToleranceOverride } from "./consistency-config.ts"
 import { compareRowCounts, type RowCountComparison, type RowCountResult, type TableCount } from "./consistency-counts.ts"
 import { planOrphanChecks, runOrphanChecks, type OrphanResult } from "./consistency-orphans.ts"
@@ -172,11 +173,14 @@ export const runConsistency = (
         `the consistency gate reads rows: ${source.query === null ? `SOURCE ${source.label}` : `TARGET ${target.label}`} is a snapshot file; pass a live database (URL or environment name)`
       )
     }
+    // db-harness's own records (schema db_harness: the masking proof) are no part of either database's data.
+    const sourceQuery: GateQuery = source.query
+    const targetQuery: GateQuery = target.query
+    source = { ...source, catalog: withoutInternalSchema(source.catalog) }
+    target = { ...target, catalog: withoutInternalSchema(target.catalog) }
     const checks = yield* planOrphanChecks(source.catalog, target.catalog, settings.logicalForeignKeys, settings.exclude)
     const baseline = yield* loadMaskingRules("baseline", { home: "", cwd: "" })
     const personalNames = [...baseline.personalNames, ...settings.personalNames.map(nameTokens)]
-    const targetQuery: GateQuery = target.query
-    const sourceQuery: GateQuery = source.query
     const [[orphansTime, orphans], [countsTime, rowCounts]] = yield* Effect.all(
       [
         Effect.timed(runOrphanChecks(checks, targetQuery, { jobs: settings.jobs, samples: settings.samples, personalNames })),

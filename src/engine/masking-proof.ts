@@ -41,15 +41,15 @@ import * as Effect from "effect/Effect"
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto"
 import type pg from "pg"
 import { CANONICAL_SESSION_SETTINGS } from "./binary-values.ts"
-import { quoteIdent, tableKey, type Catalog, type Table } from "./catalog.ts"
+import { INTERNAL_SCHEMA, quoteIdent, tableKey, type Catalog, type Table } from "./catalog.ts"
+
+export { INTERNAL_SCHEMA }
 import { pgClient, type Endpoint } from "./connection.ts"
 import { HarnessError } from "./errors.ts"
 import { finding, type Finding } from "./findings.ts"
 import { makeMaskContext } from "./mask-kit.ts"
 import type { RowBatch, StageTable } from "./stage.ts"
 
-/** The schema db-harness keeps its own records in, in a target. Never copied, never compared by drift. */
-export const INTERNAL_SCHEMA = "db_harness"
 /** Rows (row digests) or distinct values (value digests) recorded per masked column. */
 export const PROOF_SAMPLE_ROWS = 1024
 /** Bytes kept of each digest: 32 bits (see the module comment). */
@@ -58,15 +58,6 @@ export const DIGEST_BYTES = 4
 const RECORD_FORMAT = 1
 /** Runs kept in the target; older records are deleted when a new one is written. */
 const RUNS_KEPT = 5
-
-/** A catalog without db-harness's own schema: what propagate plans, masks and copies from. */
-export const withoutInternalSchema = (catalog: Catalog): Catalog => ({
-  ...catalog,
-  schemas: catalog.schemas.filter((s) => s.name !== INTERNAL_SCHEMA),
-  tables: catalog.tables.filter((t) => t.schema !== INTERNAL_SCHEMA),
-  views: catalog.views.filter((v) => v.schema !== INTERNAL_SCHEMA),
-  sequences: catalog.sequences.filter((s) => s.schema !== INTERNAL_SCHEMA)
-})
 
 // ---------------------------------------------------------------------------------------------
 // Keys and digests
@@ -854,3 +845,46 @@ export const verifyMaskingProof = (target: Endpoint, options: VerifyOptions): Ef
       return { present: true, runs, columns, findings, notes } satisfies ProofVerification
     })
   )
+
+// ---------------------------------------------------------------------------------------------
+// Detection and proof together
+
+/**
+ * The detectors' findings on a masked target, judged with the proof (`detect-pii` runs both).
+ * Masked values look exactly like personal data (a fake name is still a name), so a detector's
+ * finding on a column the proof checked and found clean is `info` ("masked, proven"); on a
+ * column the rules kept it is a `hazard` (a documented decision, reported, not blocking). Every
+ * other detector finding keeps its severity: a column the proof does not cover, or could not
+ * check (no key, rows missing, a leak), is judged on its values alone. The proof's own findings
+ * are appended.
+ */
+export const judgeWithProof = (detected: ReadonlyArray<Finding>, proof: ProofVerification): ReadonlyArray<Finding> => {
+  const pathOf = (table: string | undefined, column: string | undefined) => `${table ?? ""}\u0000${column ?? ""}`
+  const findingPath = (f: Finding) => pathOf(f.object.schema === undefined ? f.object.table : `${f.object.schema}.${f.object.table}`, f.object.column)
+  // A proof finding on a column (or on the whole database: no key) leaves that column unproven.
+  const unproven = new Set(proof.findings.map(findingPath))
+  const databaseWide = proof.findings.some((f) => f.object.table === undefined)
+  const verdicts = new Map(proof.columns.map((c) => [pathOf(c.table, c.column), c]))
+  const judged = detected.map((f): Finding => {
+    const verdict = verdicts.get(findingPath(f))
+    if (verdict === undefined || f.severity !== "breaking") return f
+    if (verdict.kind === "kept") {
+      return {
+        ...f,
+        severity: "hazard",
+        message: `${f.message}; kept unmasked by the masking rules (strategy ${verdict.strategy})`,
+        details: { ...f.details, maskingProof: "kept" }
+      }
+    }
+    if ((verdict.kind === "row" || verdict.kind === "value") && verdict.checked > 0 && !databaseWide && !unproven.has(findingPath(f))) {
+      return {
+        ...f,
+        severity: "info",
+        message: `${f.message}; masked (${verdict.strategy}): the masking proof found ${verdict.matched} of ${verdict.checked} checked values to be the source's`,
+        details: { ...f.details, maskingProof: "masked", proofChecked: verdict.checked, proofMatched: verdict.matched }
+      }
+    }
+    return f
+  })
+  return [...judged, ...proof.findings]
+}

@@ -46,7 +46,7 @@ import type {
 } from "./catalog.ts"
 import { finding, objectPath, SEVERITY_ORDER, type Finding, type FindingObject, type Severity } from "./findings.ts"
 import { matchesGlob, matchesTableGlob } from "./glob.ts"
-import { INTERNAL_SCHEMA } from "./masking-proof.ts"
+import { INTERNAL_SCHEMA } from "./catalog.ts"
 
 export interface DriftOptions {
   /** Compare GRANTs (revoked: breaking, added: hazard). Off by default. */

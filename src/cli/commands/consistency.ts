@@ -12,6 +12,8 @@
  * (consistency-sessions.ts), with the statement timeout on every query.
  */
 import * as Effect from "effect/Effect"
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
 import * as Option from "effect/Option"
 import { Argument, Command, Flag } from "effect/cli"
 import { readCatalog } from "../../engine/catalog-reader.ts"
@@ -34,6 +36,7 @@ import type { Finding, Severity } from "../../engine/findings.ts"
 import type { GateSide } from "../../engine/plugin.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
+import { recordRun } from "../audit-record.ts"
 import { logLine, printJson, printLine, style, type Style } from "../output.ts"
 import packageJson from "../../../package.json" with { type: "json" }
 
@@ -205,7 +208,7 @@ const openLiveSide = (endpoint: Endpoint, jobs: number, statementTimeoutMs: numb
   })
 
 export const consistencyCommand = Command.make("consistency", flags, (options) =>
-  Effect.gen(function* () {
+  recordRun("consistency", options.evidenceDir, (audit) => Effect.gen(function* () {
     const cli = yield* CliEnvironment
     const now = new Date()
     // Flags, the config file and both arguments are checked before any connection is made.
@@ -219,6 +222,7 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
     const config: ConsistencyConfig | null = Option.isSome(options.config) ? yield* loadConsistencyConfig(options.config.value) : null
     const source = yield* resolveEndpoint(options.source, cli.env)
     const target = yield* resolveEndpoint(options.target, cli.env)
+    audit.endpoints(source.display, target.display)
 
     const settings: ConsistencySettings = {
       tolerance: flagTolerance ?? config?.tolerance ?? DEFAULT_TOLERANCE,
@@ -231,6 +235,7 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
       personalNames: []
     }
     const statementTimeoutMs = Option.getOrUndefined(options.statementTimeout) ?? config?.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
+    audit.config({ ...settings, statementTimeoutMs }, config === null ? null : createHash("sha256").update(readFileSync(config.path)).digest("hex"))
     if (settings.tolerance > 1) yield* logLine(`note: a tolerance of ${settings.tolerance} lets a table's row count move by ${Math.round(settings.tolerance * 100)}%`)
 
     const started = performance.now()
@@ -270,6 +275,13 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
       },
       now
     )
+    audit.evidence(evidence)
+    const blocking = result.findings.filter((f) => f.severity === "breaking")
+    audit.counts({
+      tables: summary.tablesCompared,
+      findings: blocking.length,
+      findingsByRule: Object.fromEntries([...new Set(blocking.map((f) => f.rule))].map((rule) => [rule, blocking.filter((f) => f.rule === rule).length]))
+    })
 
     if (options.json) {
       yield* printJson(report)
@@ -293,7 +305,7 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
         message: `${summary.blocking} consistency violation(s): ${summary.orphanViolations} foreign key(s) with orphan rows, ${summary.rowCountViolations} row count(s) out of tolerance, ${result.findings.filter((f) => f.rule === CONSISTENCY_RULES.tableMissing && f.severity === "breaking").length} table(s) missing`
       })
     }
-  })
+  }), { quiet: options.json })
 ).pipe(
   Command.withDescription(
     "After a migration: orphan rows of every foreign key of TARGET (NOT VALID keys, keys TARGET lost since SOURCE and logical keys from " +

@@ -14,10 +14,12 @@ import { badInput } from "../../engine/errors.ts"
 import { resolveEndpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR, writeEvidence } from "../../engine/evidence.ts"
 import { objectPath, type Finding } from "../../engine/findings.ts"
+import { judgeWithProof, verifyMaskingProof, type ProofVerification } from "../../engine/masking-proof.ts"
 import { makeDetectors, piiVerdict, type PiiVerdict } from "../../engine/pii-detect.ts"
 import { withLeakDetection } from "../../engine/pii-stream.ts"
 import type { StageFactory } from "../../engine/propagate.ts"
 import { cleanSampleStatement, newSeed, scanDatabase, type PiiScanResult } from "../../engine/pii-scan.ts"
+import { recordRun } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
 import { formatTable, logLine, printJson, printLine, style, type Style } from "../output.ts"
@@ -80,7 +82,7 @@ const findingJson = (f: Finding) => ({
 })
 
 /** The machine-readable report: the shared findings shape plus what was sampled and what it proves. */
-export const piiReport = (scan: PiiScanResult, findings: ReadonlyArray<Finding>, target: string) => {
+export const piiReport = (scan: PiiScanResult, findings: ReadonlyArray<Finding>, target: string, proof?: ProofVerification) => {
   const verdict = piiVerdict(findings)
   return {
     gate: "pii",
@@ -97,6 +99,10 @@ export const piiReport = (scan: PiiScanResult, findings: ReadonlyArray<Finding>,
       durationMs: scan.durationMs,
       proof: cleanSampleStatement(scan)
     },
+    maskingProof:
+      proof === undefined
+        ? null
+        : { present: proof.present, runs: proof.runs, columns: proof.columns, notes: proof.notes },
     tables: scan.tables.map((t) => ({
       table: t.table,
       method: t.method,
@@ -124,7 +130,13 @@ export const piiExit = (verdict: PiiVerdict) =>
 const reportLines = (scan: PiiScanResult, findings: ReadonlyArray<Finding>, s: Style): Array<string> => {
   const lines: Array<string> = []
   const byTable = new Map<string, Array<Finding>>()
-  for (const f of findings) {
+  // The masking proof's findings (pii/source-value-survived, ...) are sentences, not detector hits.
+  const isDetectorHit = (f: Finding) => typeof (f.details as { entity?: unknown } | undefined)?.entity === "string"
+  for (const f of findings.filter((f) => !isDetectorHit(f))) {
+    const where = f.object.table === undefined ? "" : `${f.object.schema}.${f.object.table}${f.object.column === undefined ? "" : `.${f.object.column}`}: `
+    lines.push(`${f.severity === "breaking" ? s.red(f.rule) : s.dim(f.rule)} ${where}${f.message} ${s.dim(f.fingerprint)}`)
+  }
+  for (const f of findings.filter(isDetectorHit)) {
     const key = `${f.object.schema}.${f.object.table}`
     byTable.set(key, [...(byTable.get(key) ?? []), f])
   }
@@ -156,13 +168,15 @@ const reportLines = (scan: PiiScanResult, findings: ReadonlyArray<Finding>, s: S
 }
 
 export const detectPiiCommand = Command.make("detect-pii", flags, (options) =>
-  Effect.gen(function* () {
+  recordRun("detect-pii", options.evidenceDir, (audit) => Effect.gen(function* () {
     const cli = yield* CliEnvironment
     const now = new Date()
     if (options.sampleSize < 1) return yield* badInput(`--sample-size must be at least 1 (got ${options.sampleSize})`)
     if (options.seed._tag === "Some" && options.seed.value < 1) return yield* badInput(`--seed must be a positive integer (got ${options.seed.value})`)
     if (options.jobs._tag === "Some" && options.jobs.value < 1) return yield* badInput(`--jobs must be at least 1 (got ${options.jobs.value})`)
     const endpoint = yield* resolveEndpoint(options.target, cli.env)
+    audit.endpoints(null, endpoint.display)
+    audit.config({ sampleSize: options.sampleSize, seed: options.seed._tag === "Some" ? options.seed.value : null, full: options.full, include: options.include, exclude: options.exclude })
     const seed = options.seed._tag === "Some" ? options.seed.value : newSeed()
     const { builtinPlugins } = yield* Effect.promise(() => import("../../plugins/index.ts"))
     const detectors = yield* makeDetectors(builtinPlugins)
@@ -176,8 +190,17 @@ export const detectPiiCommand = Command.make("detect-pii", flags, (options) =>
       detectors,
       concurrency: options.jobs._tag === "Some" ? options.jobs.value : Math.min(8, availableParallelism() * 2)
     })
-    const findings = scan.findings
-    const report = piiReport(scan, findings, endpoint.display)
+    // A database written by `propagate --mask-pii` holds fakes that look like personal data: its
+    // masking proof (masking-proof.ts) tells masked columns from source values that survived.
+    const maskKey = cli.env["DB_HARNESS_MASK_KEY"]
+    const proof = yield* verifyMaskingProof(endpoint, {
+      key: maskKey === undefined || maskKey === "" ? undefined : new TextEncoder().encode(maskKey),
+      sampleSize: options.sampleSize,
+      seed,
+      full: options.full
+    })
+    const findings = judgeWithProof(scan.findings, proof)
+    const report = piiReport(scan, findings, endpoint.display, proof)
     const evidence = yield* writeEvidence(
       options.evidenceDir,
       "pii",
@@ -193,6 +216,12 @@ export const detectPiiCommand = Command.make("detect-pii", flags, (options) =>
       now
     )
     const verdict = piiVerdict(findings)
+    audit.evidence(evidence)
+    audit.counts({
+      tables: scan.tables.length,
+      findings: verdict.blocking.length,
+      findingsByRule: Object.fromEntries([...new Set(verdict.blocking.map((f) => f.rule))].map((rule) => [rule, verdict.blocking.filter((f) => f.rule === rule).length]))
+    })
     if (options.json) {
       yield* printJson(report)
       yield* logLine(`evidence: ${evidence.path}`)
@@ -207,10 +236,15 @@ export const detectPiiCommand = Command.make("detect-pii", flags, (options) =>
           `${findings.length - verdict.blocking.length} single hit(s) not blocking; ${scan.tables.length} tables, ${columns} columns scanned (${sampled}) in ${(scan.durationMs / 1000).toFixed(2)}s`
       )
       if (verdict.status === "clean") yield* printLine(s.dim(report.summary.proof))
+      if (proof.present) {
+        const proven = proof.columns.filter((c) => (c.kind === "row" || c.kind === "value") && c.checked > 0).length
+        yield* printLine(`masking proof (run ${proof.runs[0]?.runId ?? "?"}): ${proven} masked column(s) checked against the source's digests`)
+      }
+      for (const note of proof.notes) yield* printLine(s.dim(`note: ${note}`))
       yield* printLine(`evidence: ${evidence.path}`)
     }
     return yield* piiExit(verdict)
-  })
+  }), { quiet: options.json })
 ).pipe(
   Command.withDescription(
     "Find personal data in a live database: a random sample of rows per table (or --full), judged per column by the PII " +
