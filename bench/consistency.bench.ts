@@ -54,7 +54,7 @@ const cli = (args: ReadonlyArray<string>) =>
     const started = performance.now()
     execFile(
       process.execPath,
-      ["--max-semi-space-size=1", "src/cli/main.ts", ...args],
+      ["--max-semi-space-size=1", "bin/db-harness.js", ...args],
       { cwd: root, env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr, ms: performance.now() - started })

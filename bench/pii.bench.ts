@@ -105,7 +105,7 @@ try {
     const t0 = performance.now()
     const child = await promisify(execFile)(
       process.execPath,
-      ["--max-semi-space-size=1", "src/cli/main.ts", "detect-pii", wideUrl, "--sample-size", String(SAMPLE), "--seed", String(run + 1), "--json", "--evidence-dir", evidence],
+      ["--max-semi-space-size=1", "bin/db-harness.js", "detect-pii", wideUrl, "--sample-size", String(SAMPLE), "--seed", String(run + 1), "--json", "--evidence-dir", evidence],
       { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 }
     ).catch((error: { code?: number; stdout?: string }) => {
       if (error.code === 4) return { stdout: error.stdout ?? "" }

@@ -289,7 +289,7 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
       invocation: (source, target) => ({
         // The same Node flags as the installed bin (bin/db-harness.js) and the npm scripts.
         command: process.execPath,
-        args: ["--max-semi-space-size=1", "src/cli/main.ts", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
+        args: ["--max-semi-space-size=1", "bin/db-harness.js", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
       })
     },
     {
@@ -299,7 +299,7 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
         command: process.execPath,
         args: [
           "--max-semi-space-size=1",
-          "src/cli/main.ts",
+          "bin/db-harness.js",
           "propagate",
           source,
           target,
@@ -320,7 +320,7 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
         command: process.execPath,
         args: [
           "--max-semi-space-size=1",
-          "src/cli/main.ts",
+          "bin/db-harness.js",
           "propagate",
           source,
           target,

@@ -38,7 +38,7 @@ const sql = async (url: string, text: string) => {
 
 const cli = async (args: ReadonlyArray<string>) => {
   const started = performance.now()
-  const { stdout } = await promisify(execFile)(process.execPath, ["--max-semi-space-size=1", "src/cli/main.ts", ...args], { cwd: REPO_ROOT, maxBuffer: 256 * 1024 * 1024 })
+  const { stdout } = await promisify(execFile)(process.execPath, ["--max-semi-space-size=1", "bin/db-harness.js", ...args], { cwd: REPO_ROOT, maxBuffer: 256 * 1024 * 1024 })
   return { ms: performance.now() - started, stdout }
 }
 

@@ -38,7 +38,7 @@ import type { WrittenEvidence } from "../engine/evidence.ts"
 import { CliEnvironment } from "./cli-environment.ts"
 import { ExitCode } from "./exit-codes.ts"
 import { logLine } from "./output.ts"
-import packageJson from "../../package.json" with { type: "json" }
+import { TOOL_VERSION } from "./version.ts"
 
 /** What a command tells the audit record as it learns it; every method may be called any time. */
 export interface AuditNotes {
@@ -191,7 +191,7 @@ export const recordRun = <A, E, R>(
       time: new Date().toISOString(),
       kind,
       actor: auditActor(cli.env, cli.cwd),
-      tool: { name: "db-harness", version: packageJson.version },
+      tool: { name: "db-harness", version: TOOL_VERSION },
       source,
       target,
       config: { digest: configDigest, rulesDigest },

@@ -14,7 +14,7 @@ import { CliEnvironment } from "./cli-environment.ts"
 import { commands } from "./commands.ts"
 import { ExitCode } from "./exit-codes.ts"
 import { styleFor } from "./output.ts"
-import packageJson from "../../package.json" with { type: "json" }
+import { TOOL_VERSION } from "./version.ts"
 
 const app = Command.make("db-harness").pipe(
   Command.withDescription(
@@ -36,7 +36,7 @@ const cliEnvironment = Layer.succeed(CliEnvironment, {
   columns: () => process.stderr.columns ?? 100
 })
 
-const program = Command.runWith(app, { version: packageJson.version })(process.argv.slice(2)).pipe(
+const program = Command.runWith(app, { version: TOOL_VERSION })(process.argv.slice(2)).pipe(
   Effect.provide(Layer.mergeAll(NodeServices.layer, cliEnvironment))
 )
 

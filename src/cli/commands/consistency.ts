@@ -38,7 +38,7 @@ import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
 import { recordRun } from "../audit-record.ts"
 import { logLine, printJson, printLine, style, type Style } from "../output.ts"
-import packageJson from "../../../package.json" with { type: "json" }
+import { TOOL_VERSION } from "../version.ts"
 
 const sideHelp = "a postgres:// URL or an environment name (dev reads DB_DEV_CONN)"
 
@@ -258,7 +258,7 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
       "consistency",
       {
         tool: "db-harness",
-        version: packageJson.version,
+        version: TOOL_VERSION,
         command: "consistency",
         at: now.toISOString(),
         options: {

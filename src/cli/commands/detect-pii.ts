@@ -23,7 +23,7 @@ import { recordRun } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
 import { formatTable, logLine, printJson, printLine, style, type Style } from "../output.ts"
-import packageJson from "../../../package.json" with { type: "json" }
+import { TOOL_VERSION } from "../version.ts"
 
 export const DEFAULT_SAMPLE_SIZE = 1000
 
@@ -206,7 +206,7 @@ export const detectPiiCommand = Command.make("detect-pii", flags, (options) =>
       "pii",
       {
         tool: "db-harness",
-        version: packageJson.version,
+        version: TOOL_VERSION,
         command: "detect-pii",
         at: now.toISOString(),
         options: { sampleSize: options.sampleSize, seed, full: options.full, include: options.include, exclude: options.exclude },

@@ -22,7 +22,7 @@ import { recordRun } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
 import { logLine, printJson, printLine, style, type Style } from "../output.ts"
-import packageJson from "../../../package.json" with { type: "json" }
+import { TOOL_VERSION } from "../version.ts"
 
 const sideHelp = "a postgres:// URL, an environment name (dev reads DB_DEV_CONN) or a file from `db-harness inspect --json`"
 
@@ -217,7 +217,7 @@ export const driftCommand = Command.make("drift", flags, (options) =>
       "drift",
       {
         tool: "db-harness",
-        version: packageJson.version,
+        version: TOOL_VERSION,
         command: "drift",
         at: now.toISOString(),
         options: { ...driftOptions, failOnBreaking: options.failOnBreaking, strict: options.strict },

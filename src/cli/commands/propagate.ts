@@ -21,7 +21,7 @@ import { recordRun, withoutRecord } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { formatTable, logLine, printJson, printLine, style } from "../output.ts"
 import { formatBytes, formatCount, startProgress, type ProgressReporter } from "../progress.ts"
-import packageJson from "../../../package.json" with { type: "json" }
+import { TOOL_VERSION } from "../version.ts"
 
 const source = Argument.String("source").pipe(
   Argument.withDescription("database to copy from: a postgres:// URL or an environment name (prod reads DB_PROD_CONN)")
@@ -201,7 +201,7 @@ export const maskingFactory = (rules: string | undefined, maskPii: boolean, keep
             ? {
                 beforeLoad: ensureProofTables,
                 afterLoad: (client: pg.Client) =>
-                  Effect.map(writeProof(client, prepared.proof, prepared.evidence.columns, keyBytes, packageJson.version), (proof) => ({ proof }))
+                  Effect.map(writeProof(client, prepared.proof, prepared.evidence.columns, keyBytes, TOOL_VERSION), (proof) => ({ proof }))
               }
             : {})
         }))
@@ -220,7 +220,7 @@ export const runPropagate = (run: PropagateRun) =>
       ...engineOptions,
       transformFor: rowTransformFor,
       hasBinaryConverter,
-      toolVersion: packageJson.version,
+      toolVersion: TOOL_VERSION,
       onStart: (tables) => {
         reporter = startProgress(
           mode,
