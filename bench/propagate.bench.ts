@@ -11,7 +11,8 @@
  * that accepts the server's version), (d) `db-harness propagate` as a child process, (e) the same
  * with `--rules` masking 5 of the 10 columns (MASKING_RULES, written to a temporary file, with a
  * fixed DB_HARNESS_MASK_KEY; it keeps the masking proof), (f) (e) with `--skip-masking-proof`,
- * so (e) ÷ (f) is what recording the proof costs. Each method
+ * so (e) ÷ (f) is what recording the proof costs, (g) (e) with `--mask-pii` (in-stream PII detection
+ * too), so (g) ÷ (e) is what detection costs. Each method
  * runs `--runs` times and reports the median; every run is checked to have copied N rows. A
  * method that fails or cannot run is reported as such and the others go on. Only the child
  * processes are timed: generation, verification and truncation happen outside the intervals.
@@ -289,7 +290,7 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
       invocation: (source, target) => ({
         // The same Node flags as the installed bin (bin/db-harness.js) and the npm scripts.
         command: process.execPath,
-        args: ["--max-semi-space-size=1", "bin/db-harness.js", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
+        args: [`--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`, "bin/db-harness.js", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
       })
     },
     {
@@ -298,7 +299,7 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
       invocation: (source, target) => ({
         command: process.execPath,
         args: [
-          "--max-semi-space-size=1",
+          `--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`,
           "bin/db-harness.js",
           "propagate",
           source,
@@ -319,7 +320,7 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
       invocation: (source, target) => ({
         command: process.execPath,
         args: [
-          "--max-semi-space-size=1",
+          `--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`,
           "bin/db-harness.js",
           "propagate",
           source,
@@ -327,6 +328,29 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
           "--rules",
           rulesFile,
           "--skip-masking-proof",
+          "--quiet",
+          "--evidence-dir",
+          EVIDENCE_DIR
+        ],
+        env: { DB_HARNESS_MASK_KEY: "bench key" }
+      })
+    },
+    {
+      // (e) with --mask-pii: privacy by default and in-stream PII detection on the columns masking
+      // leaves alone (src/engine/pii-stream.ts): (g) ÷ (e) is what detection costs.
+      id: "g",
+      name: "db-harness propagate --rules --mask-pii (in-stream PII detection)",
+      invocation: (source, target) => ({
+        command: process.execPath,
+        args: [
+          `--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`,
+          "bin/db-harness.js",
+          "propagate",
+          source,
+          target,
+          "--rules",
+          rulesFile,
+          "--mask-pii",
           "--quiet",
           "--evidence-dir",
           EVIDENCE_DIR

@@ -37,8 +37,10 @@ export const propagateFlags = {
     Flag.optional
   ),
   splitRows: Flag.Int("split-rows").pipe(
-    Flag.withDescription("read tables with at least this many (estimated) rows in --jobs ctid ranges in parallel"),
-    Flag.withDefault(DEFAULT_SPLIT_ROWS)
+    Flag.withDescription(
+      "read tables with at least this many (estimated) rows in --jobs ctid ranges in parallel (default: never; helps when reading the source is the bottleneck)"
+    ),
+    Flag.optional
   ),
   include: Flag.String("include").pipe(
     Flag.withDescription("copy only tables matching this glob (schema.table; repeatable), e.g. 'public.*'"),
@@ -277,7 +279,7 @@ export const propagateCommand = Command.make(
           source: sourceEndpoint,
           target: targetEndpoint,
           jobs: flags.jobs._tag === "Some" ? Math.max(1, flags.jobs.value) : availableParallelism(),
-          splitRows: Math.max(1, flags.splitRows),
+          splitRows: flags.splitRows._tag === "Some" ? Math.max(1, flags.splitRows.value) : DEFAULT_SPLIT_ROWS,
           include: flags.include,
           exclude: flags.exclude,
           dryRun: flags.dryRun,
@@ -294,6 +296,7 @@ export const propagateCommand = Command.make(
         const { source: _s, target: _t, json: _j, quiet: _q, stages: _st, stageFactories: _sf, sourceFilter: _f, ...shaping } = run as typeof run & { sourceFilter?: unknown }
         const options = {
           ...shaping,
+          splitRows: Number.isFinite(shaping.splitRows) ? shaping.splitRows : null,
           rules: flags.rules._tag === "Some" ? flags.rules.value : null,
           maskPii: flags.maskPii,
           subset: flags.subset._tag === "Some" ? flags.subset.value : null
