@@ -97,7 +97,7 @@ describe("detect-pii exit codes and output", () => {
     })
     expect(email.fingerprint).toMatch(/^[0-9a-f]{16}$/)
     expect(typeof email.message).toBe("string")
-    expect(Object.keys(email).slice(0, 5)).toEqual(["rule", "severity", "object", "message", "fingerprint"])
+    expect(Object.keys(email).slice(0, 7)).toEqual(["rule", "severity", "object", "before", "after", "message", "fingerprint"])
     // Fingerprints are stable from run to run.
     const again = JSON.parse((await runCli(["detect-pii", personal, "--json", "--evidence-dir", tempDir("json2")])).stdout)
     expect(again.findings.map((f: { fingerprint: string }) => f.fingerprint)).toEqual(report.findings.map((f: { fingerprint: string }) => f.fingerprint))

@@ -54,4 +54,17 @@ export const finding = (fields: Omit<Finding, "fingerprint">): Finding => ({
   fingerprint: fingerprintOf(fields.rule, fields.object, fields.before, fields.after)
 })
 
+/** A finding as gates print it in `--json` and evidence files: keys in the documented order, absent ones left out. */
+export const findingJson = (finding: Finding) => ({
+  rule: finding.rule,
+  severity: finding.severity,
+  object: finding.object,
+  before: finding.before,
+  after: finding.after,
+  message: finding.message,
+  fingerprint: finding.fingerprint,
+  ...(finding.hint === undefined ? {} : { hint: finding.hint }),
+  ...(finding.details === undefined ? {} : { details: finding.details })
+})
+
 export const SEVERITY_ORDER: ReadonlyArray<Severity> = ["breaking", "hazard", "performance", "info"]

@@ -32,7 +32,7 @@ import { loadConsistencyConfig, type ConsistencyConfig } from "../../engine/cons
 import { openReadOnlySessions } from "../../engine/consistency-sessions.ts"
 import { badInput } from "../../engine/errors.ts"
 import { DEFAULT_EVIDENCE_DIR, writeEvidence } from "../../engine/evidence.ts"
-import type { Finding, Severity } from "../../engine/findings.ts"
+import { findingJson, type Finding, type Severity } from "../../engine/findings.ts"
 import type { GateSide } from "../../engine/plugin.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
@@ -88,19 +88,6 @@ type Status = "pass" | "warn" | "fail"
 
 const statusOf = (findings: ReadonlyArray<Finding>): Status =>
   findings.some((f) => f.severity === "breaking") ? "fail" : findings.some((f) => f.severity === "hazard") ? "warn" : "pass"
-
-/** A finding as JSON, keys in the order every gate prints them. */
-const findingJson = (finding: Finding) => ({
-  rule: finding.rule,
-  severity: finding.severity,
-  object: finding.object,
-  before: finding.before,
-  after: finding.after,
-  message: finding.message,
-  fingerprint: finding.fingerprint,
-  ...(finding.hint === undefined ? {} : { hint: finding.hint }),
-  ...(finding.details === undefined ? {} : { details: finding.details })
-})
 
 const checksJson = (result: ConsistencyResult) => ({
   foreignKeys: result.orphans.map(({ check, orphans, ms }) => ({

@@ -13,7 +13,7 @@ import { availableParallelism } from "node:os"
 import { badInput } from "../../engine/errors.ts"
 import { resolveEndpoint } from "../../engine/connection.ts"
 import { DEFAULT_EVIDENCE_DIR, writeEvidence } from "../../engine/evidence.ts"
-import { objectPath, type Finding } from "../../engine/findings.ts"
+import { findingJson, objectPath, type Finding } from "../../engine/findings.ts"
 import { judgeWithProof, verifyMaskingProof, type ProofVerification } from "../../engine/masking-proof.ts"
 import { makeDetectors, piiVerdict, type PiiVerdict } from "../../engine/pii-detect.ts"
 import { withLeakDetection } from "../../engine/pii-stream.ts"
@@ -69,17 +69,6 @@ const flags = {
     Flag.withDefault(DEFAULT_EVIDENCE_DIR)
   )
 }
-
-/** A finding as JSON, keys in the documented order (as drift prints them). */
-const findingJson = (f: Finding) => ({
-  rule: f.rule,
-  severity: f.severity,
-  object: f.object,
-  message: f.message,
-  fingerprint: f.fingerprint,
-  ...(f.hint === undefined ? {} : { hint: f.hint }),
-  ...(f.details === undefined ? {} : { details: f.details })
-})
 
 /** The machine-readable report: the shared findings shape plus what was sampled and what it proves. */
 export const piiReport = (scan: PiiScanResult, findings: ReadonlyArray<Finding>, target: string, proof?: ProofVerification) => {

@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Argument, Command, Flag } from "effect/cli"
 import { DEFAULT_EVIDENCE_DIR, writeEvidence } from "../../engine/evidence.ts"
-import { objectPath, SEVERITY_ORDER, type Finding, type Severity } from "../../engine/findings.ts"
+import { findingJson, objectPath, SEVERITY_ORDER, type Finding, type Severity } from "../../engine/findings.ts"
 import { instantiate } from "../../engine/plugin-host.ts"
 import type { Plugin } from "../../engine/plugin.ts"
 import { openSide, resolveSide, sideDisplay } from "../../engine/schema-source.ts"
@@ -66,19 +66,6 @@ const byImportance = (a: Finding, b: Finding) =>
   objectPath(a.object).localeCompare(objectPath(b.object)) ||
   a.rule.localeCompare(b.rule) ||
   a.fingerprint.localeCompare(b.fingerprint)
-
-/** A finding as JSON, keys in the documented order. */
-const findingJson = (finding: Finding) => ({
-  rule: finding.rule,
-  severity: finding.severity,
-  object: finding.object,
-  before: finding.before,
-  after: finding.after,
-  message: finding.message,
-  fingerprint: finding.fingerprint,
-  ...(finding.hint === undefined ? {} : { hint: finding.hint }),
-  ...(finding.details === undefined ? {} : { details: finding.details })
-})
 
 const waiverJson = (waiver: Waiver) => ({
   reason: waiver.reason,
