@@ -263,6 +263,31 @@ const findPgDumps = async () => {
   return found.sort((a, b) => b.major - a.major)
 }
 
+/**
+ * `db-harness propagate` as the installed command runs it (bin/db-harness.js, with the bin's and
+ * npm scripts' Node flag; BENCH_SEMI_SPACE overrides the young generation's size to compare),
+ * with a fixed masking key for the masked methods.
+ */
+const propagateMethod = (id: string, name: string, flags: ReadonlyArray<string>): Method => ({
+  id,
+  name,
+  invocation: (source, target) => ({
+    command: process.execPath,
+    args: [
+      `--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`,
+      "bin/db-harness.js",
+      "propagate",
+      source,
+      target,
+      ...flags,
+      "--quiet",
+      "--evidence-dir",
+      EVIDENCE_DIR
+    ],
+    env: { DB_HARNESS_MASK_KEY: "bench key" }
+  })
+})
+
 const methodsFor = async (serverMajor: number, rulesFile: string): Promise<ReadonlyArray<Method>> => {
   const dumps = await findPgDumps()
   const usable = dumps.find((dump) => dump.major >= serverMajor)
@@ -284,80 +309,13 @@ const methodsFor = async (serverMajor: number, rulesFile: string): Promise<Reado
     { id: "a", name: "psql \\copy binary | psql", ...psqlCopy("binary") },
     { id: "b", name: "psql \\copy text | psql", ...psqlCopy("text") },
     pgDump,
-    {
-      id: "d",
-      name: "db-harness propagate",
-      invocation: (source, target) => ({
-        // The same Node flags as the installed bin (bin/db-harness.js) and the npm scripts.
-        command: process.execPath,
-        args: [`--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`, "bin/db-harness.js", "propagate", source, target, "--quiet", "--evidence-dir", EVIDENCE_DIR]
-      })
-    },
-    {
-      id: "e",
-      name: "db-harness propagate --rules (5 of 10 columns masked)",
-      invocation: (source, target) => ({
-        command: process.execPath,
-        args: [
-          `--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`,
-          "bin/db-harness.js",
-          "propagate",
-          source,
-          target,
-          "--rules",
-          rulesFile,
-          "--quiet",
-          "--evidence-dir",
-          EVIDENCE_DIR
-        ],
-        env: { DB_HARNESS_MASK_KEY: "bench key" }
-      })
-    },
-    {
-      // (e) without the masking proof (src/engine/masking-proof.ts): (e) ÷ (f) is what recording costs.
-      id: "f",
-      name: "db-harness propagate --rules --skip-masking-proof",
-      invocation: (source, target) => ({
-        command: process.execPath,
-        args: [
-          `--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`,
-          "bin/db-harness.js",
-          "propagate",
-          source,
-          target,
-          "--rules",
-          rulesFile,
-          "--skip-masking-proof",
-          "--quiet",
-          "--evidence-dir",
-          EVIDENCE_DIR
-        ],
-        env: { DB_HARNESS_MASK_KEY: "bench key" }
-      })
-    },
-    {
-      // (e) with --mask-pii: privacy by default and in-stream PII detection on the columns masking
-      // leaves alone (src/engine/pii-stream.ts): (g) ÷ (e) is what detection costs.
-      id: "g",
-      name: "db-harness propagate --rules --mask-pii (in-stream PII detection)",
-      invocation: (source, target) => ({
-        command: process.execPath,
-        args: [
-          `--max-semi-space-size=${process.env["BENCH_SEMI_SPACE"] ?? "1"}`,
-          "bin/db-harness.js",
-          "propagate",
-          source,
-          target,
-          "--rules",
-          rulesFile,
-          "--mask-pii",
-          "--quiet",
-          "--evidence-dir",
-          EVIDENCE_DIR
-        ],
-        env: { DB_HARNESS_MASK_KEY: "bench key" }
-      })
-    }
+    propagateMethod("d", "db-harness propagate", []),
+    propagateMethod("e", "db-harness propagate --rules (5 of 10 columns masked)", ["--rules", rulesFile]),
+    // (e) without the masking proof (src/engine/masking-proof.ts): (e) ÷ (f) is what recording costs.
+    propagateMethod("f", "db-harness propagate --rules --skip-masking-proof", ["--rules", rulesFile, "--skip-masking-proof"]),
+    // (e) with --mask-pii: privacy by default and in-stream PII detection on the columns masking
+    // leaves alone (src/engine/pii-stream.ts): (g) ÷ (e) is what detection costs.
+    propagateMethod("g", "db-harness propagate --rules --mask-pii (in-stream PII detection)", ["--rules", rulesFile, "--mask-pii"])
   ]
 }
 

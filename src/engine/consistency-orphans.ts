@@ -91,15 +91,8 @@ const comparableType = (catalog: Catalog, column: Column): string => {
 
 const columnOf = (table: Table, name: string) => table.columns.find((column) => column.name === name)
 
-interface KeySpec {
-  readonly name: string
-  readonly declaredIn: DeclaredIn
-  readonly schema: string
-  readonly table: string
-  readonly columns: ReadonlyArray<string>
-  readonly references: { readonly schema: string; readonly table: string; readonly columns: ReadonlyArray<string> }
-  readonly match: "simple" | "full"
-  readonly validated: boolean | null
+/** What a check is planned from: the key as declared, before its SQL is written. */
+type KeySpec = Pick<OrphanCheck, "name" | "declaredIn" | "schema" | "table" | "columns" | "references" | "match" | "validated"> & {
   readonly origin?: string | undefined
 }
 
