@@ -2,7 +2,7 @@
  * The whole-pipeline benchmark: how fast does one table move from a source database to a target,
  * by the baselines people use today and by `db-harness propagate`, on this machine, reproducibly.
  *
- *   node bench/propagate.bench.ts [--rows 2000000] [--runs 3] [--json]
+ *   node bench/propagate.bench.ts [--rows 2000000] [--runs 3] [--methods a,d,e] [--keep] [--json]
  *
  * It starts its own PostgreSQL (embedded, on loopback), makes `bench_src` with one table of N rows
  * and ten mixed columns (made by the server from the row number, so every run copies the same
@@ -96,11 +96,15 @@ const { values: flags } = parseArgs({
     rows: { type: "string", default: "2000000" },
     runs: { type: "string", default: "3" },
     json: { type: "boolean", default: false },
+    /** Only these methods (ids, comma-separated); (a) always runs as the baseline of the ratios. */
+    methods: { type: "string" },
+    /** Leave the server and the generated source running at the end, and print their URLs (for profiling). */
+    keep: { type: "boolean", default: false },
     help: { type: "boolean", default: false }
   }
 })
 if (flags.help) {
-  process.stdout.write("usage: node bench/propagate.bench.ts [--rows 2000000] [--runs 3] [--json]\n")
+  process.stdout.write("usage: node bench/propagate.bench.ts [--rows 2000000] [--runs 3] [--methods a,d,e] [--keep] [--json]\n")
   process.exit(0)
 }
 const positiveInteger = (name: string, text: string) => {
@@ -113,6 +117,7 @@ const positiveInteger = (name: string, text: string) => {
 }
 const ROWS = positiveInteger("rows", flags.rows)
 const RUNS = positiveInteger("runs", flags.runs)
+const METHODS = flags.methods === undefined ? undefined : new Set(["a", ...flags.methods.split(",").map((id) => id.trim())])
 
 const progress = (line: string) => void process.stderr.write(`${line}\n`)
 /** Milliseconds to seconds, to the millisecond. */
@@ -503,6 +508,7 @@ try {
   )
   const results: Array<Result> = []
   for (const method of await methodsFor(majorOf(serverVersion), rulesFile)) {
+    if (METHODS !== undefined && !METHODS.has(method.id)) continue
     progress(`(${method.id}) ${method.name}`)
     const result = await runMethod(method, server, source.tableBytes, useGnuTime)
     if (result.status !== "ok") progress(`  ${result.status}: ${result.status === "skipped" ? result.reason : result.error}`)
@@ -521,6 +527,10 @@ try {
     )
   }
 } finally {
+  if (flags.keep) {
+    progress(`kept running: source ${server.urlFor(SOURCE_DB)}, admin ${server.adminUrl}, rules ${rulesFile}; stop with Ctrl-C`)
+    await new Promise(() => {})
+  }
   await server.stop()
   await rm(rulesDirectory, { recursive: true, force: true })
 }

@@ -26,6 +26,7 @@ const malformed = (table: StageTable, detail: string) =>
   new HarnessError({ reason: "CopyFailed", message: `binary COPY data of ${table.schema}.${table.name} is malformed: ${detail}` })
 
 export class BinaryFraming implements CopyFraming {
+  readonly binary = true
   readonly valuePrefix = 4
   readonly nullLength = 0
   readonly header = BINARY_HEADER

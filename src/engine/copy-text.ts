@@ -31,6 +31,7 @@ const hexValue = (c: number) =>
   c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1
 
 export class TextFraming implements CopyFraming {
+  readonly binary = false
   readonly valuePrefix = 0
   readonly nullLength = 2
   readonly header = EMPTY

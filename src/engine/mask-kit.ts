@@ -66,16 +66,16 @@ const utf8 = (text: string): number => {
  * words); the 64-bit result is left in `out32` (low, high). Each 64-bit lane is a pair of 32-bit
  * numbers, so the loop stays in V8's small-integer arithmetic.
  */
-const sipHashInto = (k: Uint32Array, bytes: Uint8Array, length: number): void => {
+const sipHashInto = (k: Uint32Array, bytes: Uint8Array, length: number, offset = 0): void => {
   const k0l = k[0]!, k0h = k[1]!, k1l = k[2]!, k1h = k[3]!
   let v0l = (k0l ^ 0x70736575) >>> 0, v0h = (k0h ^ 0x736f6d65) >>> 0
   let v1l = (k1l ^ 0x6e646f6d) >>> 0, v1h = (k1h ^ 0x646f7261) >>> 0
   let v2l = (k0l ^ 0x6e657261) >>> 0, v2h = (k0h ^ 0x6c796765) >>> 0
   let v3l = (k1l ^ 0x79746573) >>> 0, v3h = (k1h ^ 0x74656462) >>> 0
   let t = 0, l = 0, h = 0
-  const end = length - (length & 7)
+  const end = offset + length - (length & 7)
   let mh = 0, ml = 0
-  for (let i = 0, block = 0, blocks = end + 8; i < blocks; i += 8, block++) {
+  for (let i = offset, blocks = end + 8; i < blocks; i += 8) {
     if (i < end) {
       ml = (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) >>> 0
       mh = (bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24)) >>> 0
@@ -192,10 +192,15 @@ export const makeMaskContext = (options: MaskContextOptions): MaskContext => {
     sipHashInto(k, scratch, length)
     return out64[0]!
   }
+  const prfBytes = (purpose: string, bytes: Uint8Array, start: number, end: number): bigint => {
+    sipHashInto(subkey(purpose), bytes, end - start, start)
+    return out64[0]!
+  }
   const plugins = new Map((options.plugins ?? []).filter((p) => p.kind === "mask").map((p) => [p.name, p]))
   const context: MaskContext = {
     keyed: options.key !== undefined,
     prf,
+    prfBytes,
     locale: options.locale,
     strategy: (name, raw) => {
       const plugin = plugins.get(name)

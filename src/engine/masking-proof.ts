@@ -122,6 +122,14 @@ export interface ColumnProof {
 /** The masking stage feeds one of these per masked column: the source value and its masked output. */
 export interface ColumnSampler {
   readonly offer: (row: number, source: string, masked: string | null) => void
+  /**
+   * For binary masking, which has no texts to compare: a value masking changed. True when it must
+   * be offered (`offer(row, sourceText, null)`), false when it was counted and not taken, so its
+   * text is never made.
+   */
+  readonly takesChanged: () => boolean
+  /** For binary masking: a value masking returned unchanged (never sampled). */
+  readonly unchangedValue: () => void
 }
 
 export interface TableSampler {
@@ -157,6 +165,19 @@ class RowSample implements ColumnSampler {
   constructor(name: string, digest: (rowKey: string, value: string) => number) {
     this.name = name
     this.digest = digest
+  }
+
+  readonly takesChanged = (): boolean => {
+    const seen = this.eligible + 1
+    if (seen > PROOF_SAMPLE_ROWS && seen < this.next) {
+      this.eligible = seen
+      return false
+    }
+    return true
+  }
+
+  readonly unchangedValue = () => {
+    this.unchanged++
   }
 
   readonly offer = (row: number, source: string, masked: string | null) => {
@@ -199,6 +220,13 @@ class ValueSample implements ColumnSampler {
   private readonly hash: (value: string) => bigint
   constructor(hash: (value: string) => bigint) {
     this.hash = hash
+  }
+
+  /** Every changed value is hashed for the sketch, so each is offered. */
+  readonly takesChanged = (): boolean => true
+
+  readonly unchangedValue = () => {
+    this.unchanged++
   }
 
   readonly offer = (_row: number, source: string, masked: string | null) => {

@@ -12,10 +12,10 @@ import { badInput, type HarnessError } from "./errors.ts"
 import type { ColumnRule } from "./masking-rules.ts"
 import { mapArrayLiteral } from "./mask-kit.ts"
 import type { ProofRecorder } from "./masking-proof.ts"
-import type { MaskColumn, MaskContext, MaskStrategy } from "./plugin.ts"
+import type { BinaryMask, MaskColumn, MaskContext, MaskStrategy } from "./plugin.ts"
 import { instantiate, type PluginRegistry } from "./plugin-host.ts"
 import { stageColumn } from "./propagate-plan.ts"
-import type { Stage } from "./stage.ts"
+import { REWRITE_CHANGED, REWRITE_UNCHANGED, type Stage } from "./stage.ts"
 
 /** What the evidence file says about one masked column: never a value. */
 export interface MaskedColumnReport {
@@ -138,7 +138,8 @@ export const planMaskingCollecting = (
       }
     }
 
-    const compiled = new Map<string, Map<string, (value: string) => string | null>>()
+    /** Per table and column: the text masking function, and the binary one when the strategy has it. */
+    const compiled = new Map<string, Map<string, CompiledColumn>>()
     const reports: Array<MaskedColumnReport> = []
     for (const entry of byColumn.values()) {
       const { rule } = entry
@@ -174,8 +175,9 @@ export const planMaskingCollecting = (
       }
       if (refusal !== undefined) continue
       const mask = strategy.compile(target)
-      const perTable = compiled.get(tableName) ?? new Map<string, (value: string) => string | null>()
-      perTable.set(column.name, column.isArray ? maskArray(mask) : mask)
+      const binary = column.isArray ? undefined : strategy.compileBinary?.(target)
+      const perTable = compiled.get(tableName) ?? new Map<string, CompiledColumn>()
+      perTable.set(column.name, { text: column.isArray ? maskArray(mask) : mask, binary })
       compiled.set(tableName, perTable)
     }
     reports.sort((a, b) => a.table.localeCompare(b.table) || a.column.localeCompare(b.column))
@@ -187,11 +189,13 @@ export const planMaskingCollecting = (
         if (perTable === undefined) return undefined
         const indexes: Array<number> = []
         const functions: Array<(value: string) => string | null> = []
+        const binaryFunctions: Array<BinaryMask | undefined> = []
         for (const [name, fn] of perTable) {
           const index = table.columns.findIndex((c) => c.name === name)
           if (index >= 0) {
             indexes.push(index)
-            functions.push(fn)
+            functions.push(fn.text)
+            binaryFunctions.push(fn.binary)
           }
         }
         if (indexes.length === 0) return undefined
@@ -204,12 +208,30 @@ export const planMaskingCollecting = (
         return {
           columns: [...names, ...keyColumns],
           readOnly: keyColumns,
+          binaryWrites: names.filter((_, c) => binaryFunctions[c] !== undefined),
           process: (batch) => {
             const rows = batch.rowCount
             for (let c = 0; c < indexes.length; c++) {
               const column = indexes[c]!
               const fn = functions[c]!
               const sample = samples[c]
+              const binaryFn = batch.binary ? binaryFunctions[c] : undefined
+              if (binaryFn !== undefined) {
+                // Binary values in, binary values out: no text and no string unless the proof
+                // takes the row, and then only the source value's text.
+                for (let r = 0; r < rows; r++) {
+                  if (batch.isDropped(r)) continue
+                  const result = batch.rewriteBinary(r, column, binaryFn)
+                  if (result === REWRITE_CHANGED) {
+                    masked++
+                    if (sample !== undefined && sample.takesChanged()) sample.offer(r, batch.originalText(r, column)!, null)
+                  } else if (result === REWRITE_UNCHANGED) {
+                    masked++
+                    sample?.unchangedValue()
+                  }
+                }
+                continue
+              }
               for (let r = 0; r < rows; r++) {
                 if (batch.isDropped(r)) continue
                 const value = batch.getText(r, column)
@@ -228,6 +250,11 @@ export const planMaskingCollecting = (
     }
     return { stage, columns: reports, problems }
   })
+
+interface CompiledColumn {
+  readonly text: (value: string) => string | null
+  readonly binary: BinaryMask | undefined
+}
 
 /** Mask an array literal element by element, any dimensions; NULL elements stay NULL. */
 const maskArray = (mask: (value: string) => string | null) => (literal: string): string => mapArrayLiteral(literal, mask)

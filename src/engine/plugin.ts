@@ -38,6 +38,11 @@ export interface MaskContext {
    * same result, in every table and run. Without a key, a random per-run key is used.
    */
   readonly prf: (purpose: string, value: string) => bigint
+  /**
+   * `prf` of the UTF-8 text in `bytes[start, end)`: the same result as `prf(purpose, text)`, for
+   * binary masking functions that hash a value's bytes without making a string of them.
+   */
+  readonly prfBytes: (purpose: string, bytes: Uint8Array, start: number, end: number) => bigint
   /** Locale for generated data, e.g. `en`, `de`, `fr` (rule option or DB_HARNESS_MASK_LOCALE). */
   readonly locale: string
   /**
@@ -73,7 +78,41 @@ export interface MaskStrategy {
    * returns the masked text, or null for NULL. NULL inputs stay NULL without calling it.
    */
   readonly compile: (column: MaskColumn) => (value: string) => string | null
+  /**
+   * Optional fast path: the masking function for one column over PostgreSQL's binary form of its
+   * type, used when the table travels in binary COPY (no text conversion in JavaScript, so the
+   * target's COPY parses binary, which is cheaper than text). Undefined, or returning undefined
+   * for a column, means the text `compile` is used. It must give exactly the value `compile`
+   * gives, so that a column masks alike in every table whatever format each table travels in.
+   * Never called for NULL or for arrays; it cannot return NULL.
+   */
+  readonly compileBinary?: (column: MaskColumn) => BinaryMask | undefined
 }
+
+/**
+ * Appends bytes: what a binary masking function writes its output value to (integers big-endian,
+ * as PostgreSQL's binary formats have them). The engine's own writer implements it.
+ */
+export interface BinaryWriter {
+  u8(value: number): void
+  i16(value: number): void
+  i32(value: number): void
+  /** A 64-bit integer given as a safe JS integer. */
+  i64n(value: number): void
+  i64(value: bigint): void
+  f64(value: number): void
+  bytes(source: Uint8Array, start: number, end: number): void
+  /** `text` as UTF-8; returns the bytes written. */
+  utf8(text: string): number
+  /** `text` known to be ASCII, one byte per character. */
+  ascii(text: string): void
+}
+
+/**
+ * A compiled binary masking function: the value's binary form is `bytes[start, start + length)`
+ * (without its length word); append the masked value's binary form to `out`.
+ */
+export type BinaryMask = (bytes: Uint8Array, start: number, length: number, out: BinaryWriter) => void
 
 /** A read-only query on a live database, rows as plain objects; gates use it for data-aware checks. */
 export type GateQuery = (sql: string) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, HarnessError>

@@ -158,10 +158,15 @@ export const planPropagation = (
         }
       }
       const oidColumn = columns.find((c) => embedsUserTypeOid(c, source))
-      // A column no stage sets only needs decoding from binary, not converting back.
-      const written = new Set(stages.flatMap((s) => s.table.columns.filter((name) => !(s.table.readOnly ?? []).includes(name))))
+      // A column no stage sets only needs decoding from binary, not converting back; nor does one
+      // that every stage setting it rewrites in binary itself (TableStage.binaryWrites).
+      const writtenAsText = new Set(
+        stages.flatMap((s) =>
+          s.table.columns.filter((name) => !(s.table.readOnly ?? []).includes(name) && !(s.table.binaryWrites ?? []).includes(name))
+        )
+      )
       const unconvertible = stageTable.columns.find((c) =>
-        written.has(c.name) ? !options.hasBinaryConverter(c) : touched.has(c.name) && !hasBinaryTextCodec(c)
+        touched.has(c.name) && (!hasBinaryTextCodec(c) || (writtenAsText.has(c.name) && !options.hasBinaryConverter(c)))
       )
       const format: CopyFormat = oidColumn === undefined && unconvertible === undefined ? "binary" : "text"
       const formatReason =

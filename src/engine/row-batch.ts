@@ -15,10 +15,13 @@
 import type { Buffer } from "node:buffer"
 import { ByteWriter } from "./byte-writer.ts"
 import { HarnessError } from "./errors.ts"
-import type { RowBatch, StageTable } from "./stage.ts"
+import type { BinaryMask } from "./plugin.ts"
+import { REWRITE_CHANGED, REWRITE_NULL, REWRITE_UNCHANGED, type RowBatch, type StageTable } from "./stage.ts"
 
 /** What a COPY format contributes to a batch: decoding and writing one field. */
 export interface FieldFormat {
+  /** Binary COPY (fields are length-prefixed binary values) rather than text. */
+  readonly binary: boolean
   /** Bytes before a field's value (binary: the length word). */
   readonly valuePrefix: number
   /** Bytes a NULL field occupies after its prefix (text: `\N`). */
@@ -41,6 +44,10 @@ export const touchedSlots = (table: StageTable, touched: ReadonlySet<number>): I
 
 const DECODED = 1
 const SET = 2
+/** Rewritten in binary: the new value bytes are `rewritten[rawStart, rawStart + rawLength)`. */
+const RAW = 3
+/** RAW, and its text decoded into `values` (still encoded from the raw bytes). */
+const DECODED_RAW = 4
 const CHANGED = 1
 const DROPPED = 2
 
@@ -62,6 +69,10 @@ export class ChunkBatch implements RowBatch {
   private state: Uint8Array
   /** Decoded or set values, same index as fieldStart; cleared per batch so no string outlives it. */
   private values: Array<string | null>
+  /** Binary values written by `rewriteBinary` this batch, addressed by rawStart / rawLength. */
+  private readonly rewritten = new ByteWriter(64 * 1024)
+  private rawStart: Int32Array
+  private rawLength: Int32Array
   private rowFlags: Uint8Array
   private changedRows = 0
   private droppedRows = 0
@@ -83,7 +94,13 @@ export class ChunkBatch implements RowBatch {
     this.fieldLength = new Int32Array(this.capacity * this.slotCount)
     this.state = new Uint8Array(this.capacity * this.slotCount)
     this.values = new Array<string | null>(this.capacity * this.slotCount).fill(null)
+    this.rawStart = new Int32Array(this.capacity * this.slotCount)
+    this.rawLength = new Int32Array(this.capacity * this.slotCount)
     this.rowFlags = new Uint8Array(this.capacity)
+  }
+
+  get binary(): boolean {
+    return this.format.binary
   }
 
   /** Start a new batch over these buffers. */
@@ -97,6 +114,7 @@ export class ChunkBatch implements RowBatch {
     this.body = body
     this.changedRows = 0
     this.droppedRows = 0
+    this.rewritten.pos = 0
   }
 
   /** Make room for one more row; scanners call it before writing the row's fields. */
@@ -115,6 +133,8 @@ export class ChunkBatch implements RowBatch {
     this.state = grow(this.state, capacity * this.slotCount)
     this.values.length = capacity * this.slotCount
     this.values.fill(null, this.capacity * this.slotCount)
+    this.rawStart = grow(this.rawStart, capacity * this.slotCount)
+    this.rawLength = grow(this.rawLength, capacity * this.slotCount)
     this.rowFlags = grow(this.rowFlags, capacity)
     this.capacity = capacity
   }
@@ -140,12 +160,21 @@ export class ChunkBatch implements RowBatch {
 
   readonly isNull = (row: number, column: number): boolean => {
     const i = this.fieldIndex(row, column)
-    return this.state[i] === SET ? this.values[i] === null : this.fieldLength[i]! < 0
+    const state = this.state[i]
+    return state === SET ? this.values[i] === null : state === RAW || state === DECODED_RAW ? false : this.fieldLength[i]! < 0
   }
 
   readonly getText = (row: number, column: number): string | null => {
     const i = this.fieldIndex(row, column)
-    if (this.state[i] !== 0) return this.values[i]!
+    const state = this.state[i]
+    if (state === RAW) {
+      // A later reader (the proof reading a masked key, a detector) sees the rewritten value.
+      const value = this.format.decode(this.slotOf[column]!, this.rewritten.buf, this.rawStart[i]!, this.rawLength[i]!)
+      this.values[i] = value
+      this.state[i] = DECODED_RAW
+      return value
+    }
+    if (state !== 0) return this.values[i]!
     const length = this.fieldLength[i]!
     const bytes = row < this.headRows ? this.head! : this.body!
     const value = length < 0 ? null : this.format.decode(this.slotOf[column]!, bytes, this.fieldStart[i]!, length)
@@ -171,6 +200,63 @@ export class ChunkBatch implements RowBatch {
       this.rowFlags[row]! |= CHANGED
       this.changedRows++
     }
+  }
+
+  readonly rewriteBinary = (row: number, column: number, mask: BinaryMask): number => {
+    const i = this.fieldIndex(row, column)
+    if (!this.format.binary) {
+      throw new HarnessError({ reason: "Internal", message: `${this.columnName(column)}: rewriteBinary on a table in text format` })
+    }
+    const state = this.state[i]
+    if (state === SET) {
+      throw new HarnessError({ reason: "Internal", message: `${this.columnName(column)}: rewriteBinary after setText` })
+    }
+    const out = this.rewritten
+    let bytes: Uint8Array
+    let start: number
+    let length: number
+    if (state === RAW || state === DECODED_RAW) {
+      bytes = out.buf
+      start = this.rawStart[i]!
+      length = this.rawLength[i]!
+    } else {
+      length = this.fieldLength[i]!
+      if (length < 0) return REWRITE_NULL
+      bytes = row < this.headRows ? this.head! : this.body!
+      start = this.fieldStart[i]!
+    }
+    const at = out.pos
+    mask(bytes, start, length, out)
+    // `out` may have grown into a new buffer: a RAW input is read from the one mask was given.
+    const written = out.pos - at
+    let same = written === length
+    if (same) {
+      const result = out.buf
+      for (let k = 0; k < length; k++) {
+        if (result[at + k] !== bytes[start + k]) {
+          same = false
+          break
+        }
+      }
+    }
+    this.rawStart[i] = at
+    this.rawLength[i] = written
+    this.state[i] = RAW
+    this.values[i] = null
+    if ((this.rowFlags[row]! & CHANGED) === 0) {
+      this.rowFlags[row]! |= CHANGED
+      this.changedRows++
+    }
+    return same ? REWRITE_UNCHANGED : REWRITE_CHANGED
+  }
+
+  readonly originalText = (row: number, column: number): string | null => {
+    const i = this.fieldIndex(row, column)
+    const state = this.state[i]
+    if (state === DECODED) return this.values[i]!
+    const length = this.fieldLength[i]!
+    if (length < 0) return null
+    return this.format.decode(this.slotOf[column]!, row < this.headRows ? this.head! : this.body!, this.fieldStart[i]!, length)
   }
 
   readonly drop = (row: number): void => {
@@ -225,11 +311,18 @@ export class ChunkBatch implements RowBatch {
         let copied = start
         for (slot = 0; slot < this.slotCount; slot++) {
           const i = row * this.slotCount + slot
-          if (this.state[i] !== SET) continue
+          const state = this.state[i]
+          if (state !== SET && state !== RAW && state !== DECODED_RAW) continue
           const valueStart = this.fieldStart[i]!
           const length = this.fieldLength[i]!
           out.bytes(buffer, copied, valueStart - valuePrefix)
-          this.format.writeField(out, slot, this.values[i]!)
+          if (state === SET) {
+            this.format.writeField(out, slot, this.values[i]!)
+          } else {
+            const rawLength = this.rawLength[i]!
+            out.i32(rawLength)
+            out.bytes(this.rewritten.buf, this.rawStart[i]!, this.rawStart[i]! + rawLength)
+          }
           copied = valueStart + (length < 0 ? nullLength : length)
         }
         slot = -1
@@ -302,6 +395,17 @@ export const restrictColumns = (batch: RowBatch, table: StageTable, columns: Rea
     getText: (row, column) => {
       check(column)
       return batch.getText(row, column)
+    },
+    get binary() {
+      return batch.binary
+    },
+    rewriteBinary: (row, column, mask) => {
+      check(column)
+      return batch.rewriteBinary(row, column, mask)
+    },
+    originalText: (row, column) => {
+      check(column)
+      return batch.originalText(row, column)
     },
     setText: (row, column, value) => {
       check(column)

@@ -9,6 +9,7 @@
  */
 import type * as Effect from "effect/Effect"
 import type { HarnessError } from "./errors.ts"
+import type { BinaryMask } from "./plugin.ts"
 
 /** A column as a stage sees it. `type` is PostgreSQL's `format_type` text, e.g. `character varying(80)`. */
 export interface StageColumn {
@@ -46,10 +47,29 @@ export interface RowBatch {
   readonly isNull: (row: number, column: number) => boolean
   readonly getText: (row: number, column: number) => string | null
   readonly setText: (row: number, column: number, value: string | null) => void
+  /**
+   * Whether the rows travel in binary COPY format. Only then does `rewriteBinary` work; a table
+   * is kept in binary when every column a stage writes is in that stage's `binaryWrites` or is
+   * text-like (its binary form is its UTF-8 text).
+   */
+  readonly binary: boolean
+  /**
+   * Binary format only: replace a field by what `mask` appends, given the field's current binary
+   * value, without any text conversion. Returns `REWRITE_NULL` (the field is NULL; `mask` was not
+   * called), `REWRITE_CHANGED`, or `REWRITE_UNCHANGED` (the output bytes equal the input's).
+   */
+  readonly rewriteBinary: (row: number, column: number, mask: BinaryMask) => number
+  /** The field's text as the source sent it, even after a stage set or rewrote it; null for NULL. */
+  readonly originalText: (row: number, column: number) => string | null
   /** Leave the row out of the target. */
   readonly drop: (row: number) => void
   readonly isDropped: (row: number) => boolean
 }
+
+/** What `RowBatch.rewriteBinary` returns. */
+export const REWRITE_NULL = 0
+export const REWRITE_CHANGED = 1
+export const REWRITE_UNCHANGED = 2
 
 export interface TableStage {
   /** Names of the columns this stage reads or writes; only these are decoded. */
@@ -59,6 +79,11 @@ export interface TableStage {
    * format whenever it can be decoded from binary (decoding alone is cheap; re-encoding is not).
    */
   readonly readOnly?: ReadonlyArray<string>
+  /**
+   * Of `columns`, those this stage writes through `RowBatch.rewriteBinary` when the table travels
+   * in binary format, so that they do not force the table into text format.
+   */
+  readonly binaryWrites?: ReadonlyArray<string>
   /** Called for each batch, in stream order; may change, drop or only look at rows. */
   readonly process: (batch: RowBatch) => void
   /** Called once after the table's last batch; what it returns is added to the evidence file. */

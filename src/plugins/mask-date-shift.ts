@@ -10,8 +10,8 @@
  * `keep_year: true` keeps the shifted date in its year: an offset that would leave the year is
  * applied the other way, and clamped to the year's first or last day if that leaves it too.
  */
-import { hashIndex, maskOptions, requireFamily } from "../engine/mask-kit.ts"
-import { definePlugin, Schema } from "../engine/plugin.ts"
+import { hashIndex, maskOptions, requireFamily, typeFamily } from "../engine/mask-kit.ts"
+import { type BinaryMask, definePlugin, Schema } from "../engine/plugin.ts"
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (astronomical year: 1 BC is year 0). */
 const daysFromCivil = (year: number, month: number, day: number): number => {
@@ -42,6 +42,16 @@ const DATE = /^(\d{4,})-(\d\d)-(\d\d)/
 /** Distinct days remembered per strategy instance (a few MB at most). */
 const DAY_CACHE_LIMIT = 50_000
 
+/** Days from 1970-01-01 (our day numbers) to 2000-01-01 (PostgreSQL's epoch of binary dates). */
+const PG_EPOCH_DAYS = 10957
+const MICROS_PER_DAY = 86_400_000_000
+const INT64_MAX = 0x7fffffffffffffffn
+const INT64_MIN = -0x8000000000000000n
+/** The binary path's direct table: 2^17 days (about 359 years) from 1800-01-01. */
+const CACHE_DAYS = 1 << 17
+const CACHE_FIRST_DAY = -62091
+const NOT_CACHED = -0x80000000
+
 export default definePlugin({
   name: "date_shift",
   kind: "mask",
@@ -58,13 +68,12 @@ export default definePlugin({
       const index = hashIndex(context.prf("date_shift", day), 2 * maxDays)
       return index < maxDays ? index - maxDays : index - maxDays + 1
     }
-    /** The shifted day of `day` (`YYYY-MM-DD`, BC or not), as `[new day text, " BC" or ""]`. */
-    const shiftDay = (day: string, bc: boolean): readonly [string, string] => {
-      const match = DATE.exec(day)!
-      const printedYear = Number(match[1])
-      const year = bc ? 1 - printedYear : printedYear
-      const days = daysFromCivil(year, Number(match[2]), Number(match[3]))
-      const offset = offsetOf(day)
+    /**
+     * The shifted day (days since 1970-01-01) of a day given both ways: its number and its text as
+     * PostgreSQL prints it without the era (`0044-03-15` for 44 BC), which keys the offset.
+     */
+    const shiftedDays = (days: number, year: number, dayText: string): number => {
+      const offset = offsetOf(dayText)
       let shifted = days + offset
       if (keepYear && civilFromDays(shifted)[0] !== year) {
         shifted = days - offset
@@ -72,7 +81,14 @@ export default definePlugin({
           shifted = offset > 0 ? daysFromCivil(year, 12, 31) : daysFromCivil(year, 1, 1)
         }
       }
-      const [y, m, d] = civilFromDays(shifted)
+      return shifted
+    }
+    /** The shifted day of `day` (`YYYY-MM-DD`, BC or not), as `[new day text, " BC" or ""]`. */
+    const shiftDay = (day: string, bc: boolean): readonly [string, string] => {
+      const match = DATE.exec(day)!
+      const printedYear = Number(match[1])
+      const year = bc ? 1 - printedYear : printedYear
+      const [y, m, d] = civilFromDays(shiftedDays(daysFromCivil(year, Number(match[2]), Number(match[3])), year, day))
       return [`${String(y <= 0 ? 1 - y : y).padStart(4, "0")}-${pad2(m)}-${pad2(d)}`, y <= 0 ? " BC" : ""]
     }
     // Days repeat (a table spans some thousands of them), so each day's result is kept: the hot
@@ -98,12 +114,58 @@ export default definePlugin({
       const rest = value.slice(day.length, bc ? -3 : value.length)
       return shifted[0] + rest + shifted[1]
     }
+    // The binary path works on day numbers: a direct table of the shifted days of CACHE_DAYS days
+    // around today (no hashing once a day was seen), computed outside it.
+    const cached = new Int32Array(CACHE_DAYS).fill(NOT_CACHED)
+    const shiftDayNumber = (days: number): number => {
+      const index = days - CACHE_FIRST_DAY
+      if (index >= 0 && index < CACHE_DAYS) {
+        const hit = cached[index]!
+        if (hit !== NOT_CACHED) return hit
+      }
+      const [y, m, d] = civilFromDays(days)
+      const shifted = shiftedDays(days, y, `${String(y <= 0 ? 1 - y : y).padStart(4, "0")}-${pad2(m)}-${pad2(d)}`)
+      if (index >= 0 && index < CACHE_DAYS) cached[index] = shifted
+      return shifted
+    }
+    /** date: int32 days since 2000-01-01; ±infinity are the int32 extremes. */
+    const shiftDate: BinaryMask = (bytes, start, _length, out) => {
+      const pgDays = (bytes[start]! << 24) | (bytes[start + 1]! << 16) | (bytes[start + 2]! << 8) | bytes[start + 3]!
+      out.i32(pgDays === 0x7fffffff || pgDays === -0x80000000 ? pgDays : shiftDayNumber(pgDays + PG_EPOCH_DAYS) - PG_EPOCH_DAYS)
+    }
+    /** timestamp(tz): int64 microseconds since 2000-01-01 00:00 UTC; ±infinity are the int64 extremes. */
+    const shiftTimestamp: BinaryMask = (bytes, start, length, out) => {
+      const high = (bytes[start]! << 24) | (bytes[start + 1]! << 16) | (bytes[start + 2]! << 8) | bytes[start + 3]!
+      const low = ((bytes[start + 4]! << 24) | (bytes[start + 5]! << 16) | (bytes[start + 6]! << 8) | bytes[start + 7]!) >>> 0
+      // |value| < 2^52 µs (about 142 years either side of 2000) is exact in a double.
+      if (high >= -0x100000 && high < 0x100000) {
+        const micros = high * 0x100000000 + low
+        const day = Math.floor(micros / MICROS_PER_DAY)
+        out.i64n((shiftDayNumber(day + PG_EPOCH_DAYS) - PG_EPOCH_DAYS) * MICROS_PER_DAY + (micros - day * MICROS_PER_DAY))
+        return
+      }
+      const micros = (BigInt(high) << 32n) | BigInt(low)
+      if (micros === INT64_MAX || micros === INT64_MIN) {
+        out.bytes(bytes, start, start + length)
+        return
+      }
+      const perDay = BigInt(MICROS_PER_DAY)
+      // BigInt division truncates; step a negative remainder back into the day.
+      let day = micros / perDay
+      if (micros - day * perDay < 0n) day -= 1n
+      const shifted = BigInt(shiftDayNumber(Number(day) + PG_EPOCH_DAYS) - PG_EPOCH_DAYS)
+      out.i64(shifted * perDay + (micros - day * perDay))
+    }
     return {
       deterministic: true,
       unique: false,
       mayReturnNull: false,
       check: (column) => requireFamily(column, ["date", "timestamp", "timestamptz"], "dates"),
-      compile: () => shift
+      compile: () => shift,
+      compileBinary: (column) => {
+        const family = typeFamily(column)
+        return family === "date" ? shiftDate : family === "timestamp" || family === "timestamptz" ? shiftTimestamp : undefined
+      }
     }
   }
 })

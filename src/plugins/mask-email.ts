@@ -18,16 +18,20 @@ import {
   makeBytePermutation,
   maskOptions,
   requireFamily,
+  hashWords,
   requireLength,
+  typeFamily,
   utf8Bytes
 } from "../engine/mask-kit.ts"
-import { definePlugin, Schema } from "../engine/plugin.ts"
+import { type BinaryMask, definePlugin, Schema } from "../engine/plugin.ts"
 
 const RESERVED_DOMAIN = "example.com"
 /** Hash digits in the local part: 60 bits, no collision expected below a billion addresses. */
 const HASH_DIGITS = 12
 /** Fewest digits used when a tight column forces a shorter local part. */
 const MIN_HASH_DIGITS = 6
+const RESERVED_DOMAIN_BYTES = new TextEncoder().encode(RESERVED_DOMAIN)
+const BASE32_CODES = new TextEncoder().encode("abcdefghijklmnopqrstuvwxyz234567")
 
 export default definePlugin({
   name: "email",
@@ -69,6 +73,39 @@ export default definePlugin({
           if (room < MIN_HASH_DIGITS) throw tooLong(`u${"x".repeat(MIN_HASH_DIGITS)}@${domain}`)
           return `${prefix}${hashBase32(context.prf("email", source), Math.min(HASH_DIGITS, room))}@${domain}`
         }
+      },
+      // The hashed form on text columns, over the value's UTF-8 bytes: the same address as above
+      // without making a string. The permutation (unique) stays on the text path.
+      compileBinary: (column) => {
+        const unique = options.unique === true || (options.unique === undefined && column.unique)
+        if (unique || typeFamily(column) !== "text" || column.isEnum === true) return undefined
+        const maxLength = column.maxLength ?? Number.POSITIVE_INFINITY
+        const mask: BinaryMask = (bytes, start, length, out) => {
+          const end = start + length
+          let at = -1
+          if (keepDomain) for (let i = end - 1; i >= start; i--) if (bytes[i] === 0x40) { at = i; break }
+          const kept = at > start && at < end - 1
+          let domainLength = RESERVED_DOMAIN.length
+          if (kept) {
+            domainLength = 0
+            for (let i = at + 1; i < end; i++) if ((bytes[i]! & 0xc0) !== 0x80) domainLength++
+          }
+          const room = maxLength - 2 - domainLength
+          if (room < MIN_HASH_DIGITS) {
+            throw new Error(`email: a masked address of ${2 + MIN_HASH_DIGITS + domainLength} characters does not fit ${column.table}.${column.name} (${column.type})`)
+          }
+          const [low, high] = hashWords(context.prfBytes("email", bytes, start, kept ? at : end))
+          out.u8(keepDomain && !kept ? 0x6e : 0x75)
+          const digits = Math.min(HASH_DIGITS, room)
+          for (let i = 0; i < digits; i++) {
+            const shift = 5 * i
+            out.u8(BASE32_CODES[shift < 30 ? (low >>> shift) & 31 : (high >>> (shift - 30)) & 31]!)
+          }
+          out.u8(0x40)
+          if (kept) out.bytes(bytes, at + 1, end)
+          else out.bytes(RESERVED_DOMAIN_BYTES, 0, RESERVED_DOMAIN_BYTES.length)
+        }
+        return mask
       }
     }
   }

@@ -21,8 +21,8 @@
  * Outputs longer than the column's `varchar(n)` are cut to n characters.
  */
 import { allLocales, Faker, type LocaleDefinition } from "@faker-js/faker"
-import { codePointLength, HashRandom, maskOptions, requireFamily } from "../engine/mask-kit.ts"
-import { definePlugin, Schema } from "../engine/plugin.ts"
+import { codePointLength, HashRandom, maskOptions, requireFamily, typeFamily } from "../engine/mask-kit.ts"
+import { type BinaryMask, definePlugin, Schema } from "../engine/plugin.ts"
 
 const LOCALES = allLocales as unknown as Readonly<Record<string, LocaleDefinition>>
 const ALIASES: Readonly<Record<string, string>> = { text: "lorem.text" }
@@ -249,6 +249,20 @@ export default definePlugin({
           random.seed(context.prf(purpose, value))
           return fit(generate(random))
         }
+      },
+      // On text columns the binary form is the UTF-8 text: hash its bytes, write the fake's.
+      compileBinary: (column) => {
+        if (typeFamily(column) !== "text" || column.isEnum === true) return undefined
+        const maxLength = column.maxLength
+        const fit = (text: string) =>
+          maxLength === null || codePointLength(text) <= maxLength ? text : Array.from(text).slice(0, maxLength).join("")
+        const mask: BinaryMask = deterministic
+          ? (bytes, start, length, out) => {
+              random.seed(context.prfBytes(purpose, bytes, start, start + length))
+              out.utf8(fit(generate(random)))
+            }
+          : (_bytes, _start, _length, out) => void out.utf8(fit(generate(random)))
+        return mask
       }
     }
   }
