@@ -7,8 +7,8 @@ import { Buffer } from "node:buffer"
 import { beforeAll, describe, expect, it } from "vitest"
 import { columnCodec } from "../src/engine/binary-values.ts"
 import { ByteWriter } from "../src/engine/byte-writer.ts"
-import { makeMaskContext } from "../src/engine/mask-kit.ts"
-import type { MaskColumn, MaskContext } from "../src/engine/plugin.ts"
+import { makeMaskContext, memoizeBinary } from "../src/engine/mask-kit.ts"
+import type { BinaryMask, MaskColumn, MaskContext } from "../src/engine/plugin.ts"
 import { builtinPlugins } from "../src/plugins/index.ts"
 import { freshDatabase, runSql } from "./support/database.ts"
 
@@ -144,5 +144,52 @@ describe("binary masking gives exactly the text path's values", () => {
     const strategy = context.strategy!("email", { unique: false })
     expect(() => strategy.compile(narrow)("someone@example.org")).toThrow(/does not fit public\.t\.c/)
     expect(() => strategy.compileBinary!(narrow)!(Buffer.from("someone@example.org"), 0, 19, new ByteWriter(8))).toThrow(/does not fit public\.t\.c/)
+  })
+
+  it("faker's remembered outputs of repeated values are the text path's, and a column of distinct values turns the memo off", () => {
+    const text = column("text", "text", 25)
+    const strategy = context.strategy!("faker", { faker_provider: "person.fullName" })
+    const textMask = strategy.compile(text)
+    const binary = strategy.compileBinary!(text)!
+    const out = new ByteWriter(64)
+    for (let i = 0; i < 30_000; i++) {
+      const value = `person ${i % 300}`
+      const bytes = Buffer.from(value)
+      out.pos = 0
+      binary(bytes, 0, bytes.length, out)
+      expect(out.buf.toString("utf8", 0, out.pos)).toBe(textMask(value))
+    }
+  })
+
+  it("memoizeBinary calls the mask once per repeated value, and for every value once values do not repeat", () => {
+    let calls = 0
+    const reverse: BinaryMask = (bytes, start, length, out) => {
+      calls++
+      for (let i = start + length - 1; i >= start; i--) out.u8(bytes[i]!)
+    }
+    const memo = memoizeBinary(reverse)
+    const out = new ByteWriter(64)
+    const run = (value: string) => {
+      const bytes = Buffer.from(`xx${value}`)
+      out.pos = 0
+      memo(bytes, 2, bytes.length - 2, out)
+      return out.buf.toString("utf8", 0, out.pos)
+    }
+    for (let i = 0; i < 10_000; i++) expect(run(`v${i % 100}`)).toBe(`v${i % 100}`.split("").reverse().join(""))
+    expect(calls).toBe(100)
+    const distinct = memoizeBinary(reverse)
+    calls = 0
+    const mask = (value: string) => {
+      const bytes = Buffer.from(value)
+      out.pos = 0
+      distinct(bytes, 0, bytes.length, out)
+      return out.buf.toString("utf8", 0, out.pos)
+    }
+    for (let i = 0; i < 50_000; i++) expect(mask(`u${i}`)).toBe(`u${i}`.split("").reverse().join(""))
+    expect(calls).toBe(50_000)
+    // Off for good: a value seen before is masked again rather than looked up.
+    calls = 0
+    mask("u1")
+    expect(calls).toBe(1)
   })
 })

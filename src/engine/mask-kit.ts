@@ -14,8 +14,9 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { ByteWriter } from "./byte-writer.ts"
 import { decodePluginOptions } from "./plugin-host.ts"
-import type { MaskColumn, MaskContext, MaskStrategy, Plugin } from "./plugin.ts"
+import type { BinaryMask, MaskColumn, MaskContext, MaskStrategy, Plugin } from "./plugin.ts"
 
 // ---------------------------------------------------------------------------------------------
 // SipHash-2-4
@@ -172,7 +173,16 @@ export const makeMaskContext = (options: MaskContextOptions): MaskContext => {
     options.key === undefined ? randomBytes(16) : createHash("sha256").update(options.key).digest().subarray(0, 16)
   )
   const subkeys = new Map<string, Uint32Array>()
+  // Strategies call with one purpose string over and over: the last one is checked first.
+  let lastPurpose = ""
+  let lastSubkey: Uint32Array | undefined
   const subkey = (purpose: string): Uint32Array => {
+    if (purpose === lastPurpose && lastSubkey !== undefined) return lastSubkey
+    lastPurpose = purpose
+    lastSubkey = subkeyOf(purpose)
+    return lastSubkey
+  }
+  const subkeyOf = (purpose: string): Uint32Array => {
     const cached = subkeys.get(purpose)
     if (cached !== undefined) return cached
     const words = new Uint32Array(4)
@@ -311,6 +321,69 @@ export class HashRandom {
   /** An integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remembering outputs of values that repeat
+
+/** Inputs longer than this are masked directly: long values rarely repeat. */
+const MEMO_MAX_BYTES = 64
+const MEMO_SLOTS = 4096
+/** After this many lookups with fewer than a tenth of them hits, the memo turns itself off. */
+const MEMO_PROBATION = 20_000
+
+/**
+ * A deterministic binary mask that remembers the outputs of recent inputs: for columns whose
+ * values repeat (first names, cities, product names), a repeated value costs a cheap hash and a
+ * comparison instead of the keyed PRF and the generation of its fake. A direct-mapped table of
+ * MEMO_SLOTS entries (bounded memory); a column whose values do not repeat (e-mail addresses)
+ * switches it off after MEMO_PROBATION values, so it costs them little. Only for deterministic
+ * masks: the output must be a function of the input bytes alone.
+ */
+export const memoizeBinary = (mask: BinaryMask): BinaryMask => {
+  const keys = new Array<Uint8Array | undefined>(MEMO_SLOTS)
+  const values = new Array<Uint8Array | undefined>(MEMO_SLOTS)
+  const scratch = new ByteWriter(256)
+  let lookups = 0
+  let hits = 0
+  let enabled = true
+  return (bytes, start, length, out) => {
+    if (!enabled || length > MEMO_MAX_BYTES) return mask(bytes, start, length, out)
+    const end = start + length
+    let h = 0x811c9dc5 // FNV-1a
+    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
+    const slot = (h >>> 0) & (MEMO_SLOTS - 1)
+    const key = keys[slot]
+    lookups++
+    if (key !== undefined && key.length === length) {
+      let same = true
+      for (let i = 0; i < length; i++) {
+        if (key[i] !== bytes[start + i]) {
+          same = false
+          break
+        }
+      }
+      if (same) {
+        hits++
+        const value = values[slot]!
+        out.bytes(value, 0, value.length)
+        return
+      }
+    }
+    if (lookups === MEMO_PROBATION && hits * 10 < lookups) {
+      enabled = false
+      keys.fill(undefined)
+      values.fill(undefined)
+      return mask(bytes, start, length, out)
+    }
+    scratch.pos = 0
+    mask(bytes, start, length, scratch)
+    // Copies: a Buffer's slice is a view, and both buffers are reused.
+    const value = Uint8Array.prototype.slice.call(scratch.buf, 0, scratch.pos)
+    keys[slot] = Uint8Array.prototype.slice.call(bytes, start, end)
+    values[slot] = value
+    out.bytes(value, 0, value.length)
   }
 }
 

@@ -21,8 +21,8 @@
  * Outputs longer than the column's `varchar(n)` are cut to n characters.
  */
 import { allLocales, Faker, type LocaleDefinition } from "@faker-js/faker"
-import { codePointLength, HashRandom, maskOptions, requireFamily, typeFamily } from "../engine/mask-kit.ts"
-import { type BinaryMask, definePlugin, Schema } from "../engine/plugin.ts"
+import { codePointLength, HashRandom, maskOptions, memoizeBinary, requireFamily, typeFamily } from "../engine/mask-kit.ts"
+import { definePlugin, Schema } from "../engine/plugin.ts"
 
 const LOCALES = allLocales as unknown as Readonly<Record<string, LocaleDefinition>>
 const ALIASES: Readonly<Record<string, string>> = { text: "lorem.text" }
@@ -195,6 +195,10 @@ const compilePattern = (definitions: unknown, pattern: string, depth: number): P
   }
 }
 
+/** Cut to a `varchar(n)`'s n characters (code points, as PostgreSQL counts them). */
+const fitTo = (maxLength: number | null) => (text: string) =>
+  maxLength === null || codePointLength(text) <= maxLength ? text : Array.from(text).slice(0, maxLength).join("")
+
 // ---------------------------------------------------------------------------------------------
 
 export default definePlugin({
@@ -239,9 +243,7 @@ export default definePlugin({
           "text"
         ),
       compile: (column) => {
-        const maxLength = column.maxLength
-        const fit = (text: string) =>
-          maxLength === null || codePointLength(text) <= maxLength ? text : Array.from(text).slice(0, maxLength).join("")
+        const fit = fitTo(column.maxLength)
         // Not deterministic: the generator was seeded from the platform's random source in make
         // and runs on; nothing about the value goes in.
         if (!deterministic) return () => fit(generate(random))
@@ -253,16 +255,13 @@ export default definePlugin({
       // On text columns the binary form is the UTF-8 text: hash its bytes, write the fake's.
       compileBinary: (column) => {
         if (typeFamily(column) !== "text" || column.isEnum === true) return undefined
-        const maxLength = column.maxLength
-        const fit = (text: string) =>
-          maxLength === null || codePointLength(text) <= maxLength ? text : Array.from(text).slice(0, maxLength).join("")
-        const mask: BinaryMask = deterministic
-          ? (bytes, start, length, out) => {
-              random.seed(context.prfBytes(purpose, bytes, start, start + length))
-              out.utf8(fit(generate(random)))
-            }
-          : (_bytes, _start, _length, out) => void out.utf8(fit(generate(random)))
-        return mask
+        const fit = fitTo(column.maxLength)
+        if (!deterministic) return (_bytes, _start, _length, out) => void out.utf8(fit(generate(random)))
+        // Names, cities and the like repeat: a repeated value skips the PRF and the generation.
+        return memoizeBinary((bytes, start, length, out) => {
+          random.seed(context.prfBytes(purpose, bytes, start, start + length))
+          out.utf8(fit(generate(random)))
+        })
       }
     }
   }
