@@ -3,6 +3,7 @@
  * stderr, ANSI colour only when the CliEnvironment says so.
  */
 import * as Effect from "effect/Effect"
+import type { Severity } from "../engine/findings.ts"
 import { CliEnvironment } from "./cli-environment.ts"
 
 export interface Style {
@@ -21,6 +22,21 @@ export const styleFor = (colour: boolean): Style =>
   colour
     ? { bold: ansi(1, 22), dim: ansi(2, 22), red: ansi(31, 39), green: ansi(32, 39), yellow: ansi(33, 39), cyan: ansi(36, 39) }
     : { bold: plain, dim: plain, red: plain, green: plain, yellow: plain, cyan: plain }
+
+/** A finding's severity as gate reports print it, `[breaking]`, coloured by how much it matters. */
+export const severityTag = (severity: Severity, s: Style): string => {
+  const text = `[${severity}]`
+  switch (severity) {
+    case "breaking":
+      return s.red(text)
+    case "hazard":
+      return s.yellow(text)
+    case "performance":
+      return s.cyan(text)
+    case "info":
+      return s.dim(text)
+  }
+}
 
 /** A line of data on stdout. */
 export const printLine = (line: string) => CliEnvironment.use((cli) => Effect.sync(() => cli.writeStdout(`${line}\n`)))

@@ -18,7 +18,7 @@ import * as SchemaIssue from "effect/SchemaIssue"
 import { readFile } from "node:fs/promises"
 import { locateInYaml, parseYaml, yamlPathText } from "./yaml-locations.ts"
 import { badInput, type HarnessError } from "./errors.ts"
-import type { Finding } from "./findings.ts"
+import { findingJson, type Finding } from "./findings.ts"
 
 const nonBlank = (what: string) =>
   Schema.String.check(Schema.makeFilter((value) => (value.trim() === "" ? `${what} must not be empty` : undefined)))
@@ -92,6 +92,13 @@ export const loadWaivers = (path: string): Effect.Effect<WaiverSet, HarnessError
     catch: (cause) => badInput(`cannot read the waiver file ${path}: ${(cause as Error).message ?? String(cause)}`, cause)
   }).pipe(Effect.flatMap((text) => parseWaivers(text, path)))
 
+/**
+ * A gate command's waiver file, read and checked for expired entries before the command connects
+ * anywhere (a refused file costs no database session); null when no file was given.
+ */
+export const loadCheckedWaivers = (path: string | undefined, today: Date): Effect.Effect<WaiverSet | null, HarnessError> =>
+  path === undefined ? Effect.succeed(null) : loadWaivers(path).pipe(Effect.tap((set) => checkExpiry(set, today)))
+
 /** `today` as YYYY-MM-DD in UTC, the calendar expiry dates are compared in. */
 export const utcDay = (today: Date): string => today.toISOString().slice(0, 10)
 
@@ -122,13 +129,15 @@ export interface WaiverOutcome {
 /**
  * Split findings into open and waived. Fails on an expired entry, and on an entry whose `rule`
  * names another rule than the finding it matches (the file says something that is not so).
+ * Without a waiver file (`null`) every finding is open.
  */
 export const applyWaivers = (
   findings: ReadonlyArray<Finding>,
-  set: WaiverSet,
+  set: WaiverSet | null,
   today: Date
 ): Effect.Effect<WaiverOutcome, HarnessError> =>
   Effect.gen(function* () {
+    if (set === null) return { open: findings, waived: [], stale: [] }
     yield* checkExpiry(set, today)
     const byFingerprint = new Map(set.waivers.map((waiver) => [waiver.fingerprint, waiver]))
     const used = new Set<string>()
@@ -150,3 +159,21 @@ export const applyWaivers = (
     if (mismatches.length > 0) return yield* badInput(`waiver file ${set.path} does not match the findings:\n${mismatches.join("\n")}`)
     return { open, waived, stale: set.waivers.filter((waiver) => !used.has(waiver.fingerprint)) }
   })
+
+/** A waived finding as gates print it in `--json` and evidence files: the finding, and the waiver that covers it. */
+export const waivedJson = ({ finding, waiver }: WaivedFinding) => ({
+  ...findingJson(finding),
+  waiver: {
+    reason: waiver.reason,
+    expires: waiver.expires,
+    at: waiver.at,
+    ...(waiver.rule === undefined ? {} : { rule: waiver.rule })
+  }
+})
+
+/** A stale entry as `summary.staleWaivers` lists it. */
+export const staleJson = (waiver: Waiver) => ({ fingerprint: waiver.fingerprint, at: waiver.at })
+
+/** The warning for a stale entry, one line. */
+export const staleWarning = (waiver: Waiver) =>
+  `warning: stale waiver ${waiver.at}: fingerprint ${waiver.fingerprint}${waiver.rule ? ` (${waiver.rule})` : ""} matched no finding; remove it`

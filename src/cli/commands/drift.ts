@@ -9,19 +9,19 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { Argument, Command, Flag } from "effect/cli"
 import { DEFAULT_EVIDENCE_DIR, writeEvidence } from "../../engine/evidence.ts"
 import { findingJson, objectPath, SEVERITY_ORDER, type Finding, type Severity } from "../../engine/findings.ts"
 import { instantiate } from "../../engine/plugin-host.ts"
 import type { Plugin } from "../../engine/plugin.ts"
 import { openSide, resolveSide, sideDisplay } from "../../engine/schema-source.ts"
-import { applyWaivers, checkExpiry, loadWaivers, type WaivedFinding, type Waiver, type WaiverOutcome } from "../../engine/waivers.ts"
+import { applyWaivers, loadCheckedWaivers, staleJson, waivedJson, type WaivedFinding, type WaiverOutcome } from "../../engine/waivers.ts"
 import gateDrift from "../../plugins/gate-drift.ts"
 import { recordRun } from "../audit-record.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
-import { logLine, printJson, printLine, style, type Style } from "../output.ts"
+import { waivedLines, waiversFlag, warnStale } from "../gate-waivers.ts"
+import { logLine, printJson, printLine, severityTag, style, type Style } from "../output.ts"
 import { TOOL_VERSION } from "../version.ts"
 
 const sideHelp = "a postgres:// URL, an environment name (dev reads DB_DEV_CONN) or a file from `db-harness inspect --json`"
@@ -40,10 +40,7 @@ const flags = {
     Flag.withDefault(false)
   ),
   json: Flag.Boolean("json").pipe(Flag.withDescription("print the report as JSON on stdout"), Flag.withDefault(false)),
-  waivers: Flag.String("waivers").pipe(
-    Flag.withDescription("YAML file of accepted findings: waivers: [{ fingerprint, reason, expires: YYYY-MM-DD, rule? }]"),
-    Flag.optional
-  ),
+  waivers: waiversFlag,
   exclude: Flag.String("exclude").pipe(
     Flag.withDescription("leave out schemas or tables matching this glob (schema.table, or a table name in any schema; repeatable)"),
     Flag.atLeast(0)
@@ -67,13 +64,6 @@ const byImportance = (a: Finding, b: Finding) =>
   a.rule.localeCompare(b.rule) ||
   a.fingerprint.localeCompare(b.fingerprint)
 
-const waiverJson = (waiver: Waiver) => ({
-  reason: waiver.reason,
-  expires: waiver.expires,
-  at: waiver.at,
-  ...(waiver.rule === undefined ? {} : { rule: waiver.rule })
-})
-
 type Status = "pass" | "fail" | "warn"
 
 interface Verdict {
@@ -88,20 +78,6 @@ const verdictOf = (outcome: WaiverOutcome, failOnBreaking: boolean, strict: bool
   const blocking = outcome.open.filter((finding) => blocks.includes(finding.severity))
   const status: Status = blocking.length > 0 ? "fail" : outcome.open.length > 0 || outcome.stale.length > 0 ? "warn" : "pass"
   return { status, blocking, blocks }
-}
-
-const tag = (severity: Severity, s: Style) => {
-  const text = `[${severity}]`
-  switch (severity) {
-    case "breaking":
-      return s.red(text)
-    case "hazard":
-      return s.yellow(text)
-    case "performance":
-      return s.cyan(text)
-    case "info":
-      return s.dim(text)
-  }
 }
 
 const stateText = (value: string | null) => (value === null ? "(none)" : value)
@@ -119,20 +95,13 @@ const reportLines = (open: ReadonlyArray<Finding>, waived: ReadonlyArray<WaivedF
   for (const [object, findings] of groups) {
     lines.push(s.bold(object))
     for (const finding of findings) {
-      lines.push(`  ${tag(finding.severity, s)} ${finding.rule}: ${finding.message}`)
+      lines.push(`  ${severityTag(finding.severity, s)} ${finding.rule}: ${finding.message}`)
       lines.push(`      ${stateText(finding.before)} → ${stateText(finding.after)}`)
       if (finding.hint !== undefined) lines.push(`      hint: ${finding.hint}`)
       lines.push(s.dim(`      fingerprint ${finding.fingerprint}`))
     }
   }
-  if (waived.length > 0) {
-    lines.push(s.bold(`waived (${waived.length}):`))
-    for (const { finding, waiver } of waived) {
-      lines.push(`  ${tag(finding.severity, s)} ${finding.rule} ${objectPath(finding.object)}: ${finding.message}`)
-      lines.push(s.dim(`      fingerprint ${finding.fingerprint}, until ${waiver.expires} (${waiver.at}): ${waiver.reason}`))
-    }
-  }
-  return lines
+  return [...lines, ...waivedLines(waived, s)]
 }
 
 const countsOf = (findings: ReadonlyArray<Finding>) =>
@@ -148,8 +117,7 @@ export const driftCommand = Command.make("drift", flags, (options) =>
     const cli = yield* CliEnvironment
     const now = new Date()
     // The waiver file and both arguments are checked before any connection is made.
-    const waiverSet = Option.isSome(options.waivers) ? yield* loadWaivers(options.waivers.value) : null
-    if (waiverSet !== null) yield* checkExpiry(waiverSet, now)
+    const waiverSet = yield* loadCheckedWaivers(options.waivers, now)
     const sourceSpec = yield* resolveSide(options.source, cli.env)
     const targetSpec = yield* resolveSide(options.target, cli.env)
     audit.endpoints(sideDisplay(sourceSpec), sideDisplay(targetSpec))
@@ -177,8 +145,7 @@ export const driftCommand = Command.make("drift", flags, (options) =>
       })
     )
 
-    const outcome: WaiverOutcome =
-      waiverSet === null ? { open: findings, waived: [], stale: [] } : yield* applyWaivers(findings, waiverSet, now)
+    const outcome = yield* applyWaivers(findings, waiverSet, now)
     const open = [...outcome.open].sort(byImportance)
     const waived = [...outcome.waived].sort((a, b) => byImportance(a.finding, b.finding))
     const verdict = verdictOf(outcome, options.failOnBreaking, options.strict)
@@ -187,13 +154,13 @@ export const driftCommand = Command.make("drift", flags, (options) =>
       gate: "drift",
       status: verdict.status,
       findings: open.map(findingJson),
-      waived: waived.map(({ finding, waiver }) => ({ ...findingJson(finding), waiver: waiverJson(waiver) })),
+      waived: waived.map(waivedJson),
       summary: {
         source: sideDisplay(sourceSpec),
         target: sideDisplay(targetSpec),
         ...countsOf(open),
         waived: waived.length,
-        staleWaivers: outcome.stale.map((waiver) => ({ fingerprint: waiver.fingerprint, at: waiver.at })),
+        staleWaivers: outcome.stale.map(staleJson),
         blocking: verdict.blocking.length,
         blocks: verdict.blocks,
         dataChecks
@@ -216,9 +183,7 @@ export const driftCommand = Command.make("drift", flags, (options) =>
     audit.evidence(evidence)
     audit.counts({ findings: open.length, findingsByRule: Object.fromEntries([...new Set(open.map((f) => f.rule))].map((rule) => [rule, open.filter((f) => f.rule === rule).length])) })
 
-    for (const waiver of outcome.stale) {
-      yield* logLine(`warning: stale waiver ${waiver.at}: fingerprint ${waiver.fingerprint}${waiver.rule ? ` (${waiver.rule})` : ""} matched no finding; remove it`)
-    }
+    yield* warnStale(outcome.stale)
     const skippedNote = "data-aware checks skipped: TARGET is a snapshot file, so findings that depend on its rows are classified from the schema alone"
     if (options.json) {
       yield* printJson(report)
