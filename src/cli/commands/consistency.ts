@@ -1,10 +1,11 @@
 /**
  * `db-harness consistency SOURCE TARGET`: after a migration, TARGET's referential integrity
  * (orphan rows for every foreign key, lost or logical ones included) and its row counts against
- * SOURCE (the backup taken just before), within a tolerance. Prints a report (or `--json`),
- * writes `consistency_<timestamp>.json` into the evidence directory, and exits 3 when anything
- * breaks, 0 when clean, 1 when it cannot check (bad flags or config, unreachable database, a
- * query that fails or hits the statement timeout).
+ * SOURCE (the backup taken just before), within a tolerance, with waivers applied (`--waivers`,
+ * the same file as drift's). Prints a report (or `--json`), writes `consistency_<timestamp>.json`
+ * into the evidence directory, and exits 3 when anything unwaived breaks, 0 when clean, 1 when
+ * it cannot check (bad flags, config or waiver file, unreachable database, a query that fails or
+ * hits the statement timeout).
  *
  * It runs the engine behind the consistency gate plugin (src/engine/consistency.ts) directly,
  * because the report lists every check made, the clean ones too, and a gate returns only its
@@ -32,12 +33,14 @@ import { loadConsistencyConfig, type ConsistencyConfig } from "../../engine/cons
 import { openReadOnlySessions } from "../../engine/consistency-sessions.ts"
 import { badInput } from "../../engine/errors.ts"
 import { DEFAULT_EVIDENCE_DIR, writeEvidence } from "../../engine/evidence.ts"
-import { findingJson, type Finding, type Severity } from "../../engine/findings.ts"
+import { findingJson, type Finding } from "../../engine/findings.ts"
 import type { GateSide } from "../../engine/plugin.ts"
+import { applyWaivers, loadCheckedWaivers, staleJson, waivedJson, type WaiverOutcome } from "../../engine/waivers.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { CommandExit, ExitCode } from "../exit-codes.ts"
 import { recordRun } from "../audit-record.ts"
-import { logLine, printJson, printLine, style, type Style } from "../output.ts"
+import { waivedLines, waiversFlag, warnStale } from "../gate-waivers.ts"
+import { logLine, printJson, printLine, severityTag, style, type Style } from "../output.ts"
 import { TOOL_VERSION } from "../version.ts"
 
 const sideHelp = "a postgres:// URL or an environment name (dev reads DB_DEV_CONN)"
@@ -54,6 +57,7 @@ const flags = {
     Flag.optional
   ),
   json: Flag.Boolean("json").pipe(Flag.withDescription("print the report as JSON on stdout"), Flag.withDefault(false)),
+  waivers: waiversFlag,
   evidenceDir: Flag.String("evidence-dir").pipe(
     Flag.withDescription(`where the evidence file goes (default ${DEFAULT_EVIDENCE_DIR})`),
     Flag.withDefault(DEFAULT_EVIDENCE_DIR)
@@ -120,11 +124,6 @@ const checksJson = (result: ConsistencyResult) => ({
   }))
 })
 
-const tag = (severity: Severity, s: Style) => {
-  const text = `[${severity}]`
-  return severity === "breaking" ? s.red(text) : severity === "hazard" ? s.yellow(text) : s.dim(text)
-}
-
 const sampleText = (sample: Readonly<Record<string, string | null>>) =>
   Object.entries(sample)
     .map(([column, value]) => `${column}=${value === null ? "NULL" : value}`)
@@ -138,14 +137,15 @@ const SECTIONS: ReadonlyArray<readonly [string, string]> = [
   [CONSISTENCY_RULES.tableAdded, "tables new in TARGET"]
 ]
 
-const reportLines = (result: ConsistencyResult, s: Style): ReadonlyArray<string> => {
+/** The readable report: open findings by rule (each with its fingerprint, for a waiver), the waived ones, the keys not checked. */
+const reportLines = (result: ConsistencyResult, outcome: WaiverOutcome, s: Style): ReadonlyArray<string> => {
   const lines: Array<string> = []
   for (const [rule, title] of SECTIONS) {
-    const findings = result.findings.filter((f) => f.rule === rule)
+    const findings = outcome.open.filter((f) => f.rule === rule)
     if (findings.length === 0) continue
     lines.push(s.bold(`${title} (${findings.length}):`))
     for (const f of findings) {
-      lines.push(`  ${tag(f.severity, s)} ${f.message}`)
+      lines.push(`  ${severityTag(f.severity, s)} ${f.message}`)
       if (rule === CONSISTENCY_RULES.orphanRows) {
         lines.push(`      ${f.object.kind} ${f.object.name}: ${f.before}`)
         const samples = (f.details?.["samples"] ?? []) as ReadonlyArray<Readonly<Record<string, string | null>>>
@@ -156,6 +156,7 @@ const reportLines = (result: ConsistencyResult, s: Style): ReadonlyArray<string>
       lines.push(s.dim(`      fingerprint ${f.fingerprint}`))
     }
   }
+  lines.push(...waivedLines(outcome.waived, s))
   const skipped = result.orphans.filter((r) => r.check.skipped !== null)
   if (skipped.length > 0) {
     lines.push(s.bold(`foreign keys not checked (${skipped.length}):`))
@@ -164,8 +165,9 @@ const reportLines = (result: ConsistencyResult, s: Style): ReadonlyArray<string>
   return lines
 }
 
-const summaryOf = (result: ConsistencyResult) => {
-  const count = (rule: string) => result.findings.filter((f) => f.rule === rule).length
+/** Violations are counted among the open findings (a waived one does not block); the checks made count everything. */
+const summaryOf = (result: ConsistencyResult, outcome: WaiverOutcome) => {
+  const count = (rule: string) => outcome.open.filter((f) => f.rule === rule).length
   const checked = result.orphans.filter((r) => r.check.skipped === null)
   return {
     foreignKeysChecked: checked.length,
@@ -180,7 +182,9 @@ const summaryOf = (result: ConsistencyResult) => {
     estimatedCounts: result.rowCounts.comparisons.filter((c) => c.source.method === "estimate" || c.target.method === "estimate").length,
     tablesMissing: count(CONSISTENCY_RULES.tableMissing),
     tablesAdded: count(CONSISTENCY_RULES.tableAdded),
-    blocking: result.findings.filter((f) => f.severity === "breaking").length,
+    waived: outcome.waived.length,
+    staleWaivers: outcome.stale.map(staleJson),
+    blocking: outcome.open.filter((f) => f.severity === "breaking").length,
     orphanChecksMs: Math.round(result.orphansMs),
     rowCountsMs: Math.round(result.rowCountsMs)
   }
@@ -198,7 +202,7 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
   recordRun("consistency", options.evidenceDir, (audit) => Effect.gen(function* () {
     const cli = yield* CliEnvironment
     const now = new Date()
-    // Flags, the config file and both arguments are checked before any connection is made.
+    // Flags, the config and waiver files and both arguments are checked before any connection is made.
     const flagTolerance = Option.isSome(options.tolerance) ? yield* parseTolerance(options.tolerance.value) : undefined
     if (Option.isSome(options.jobs) && (options.jobs.value < 1 || options.jobs.value > 64)) {
       return yield* badInput(`--jobs ${options.jobs.value}: write a number from 1 to 64`)
@@ -207,6 +211,7 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
       return yield* badInput(`--statement-timeout ${options.statementTimeout.value}: write milliseconds ≥ 0 (0 for no limit)`)
     }
     const config: ConsistencyConfig | null = Option.isSome(options.config) ? yield* loadConsistencyConfig(options.config.value) : null
+    const waiverSet = yield* loadCheckedWaivers(options.waivers, now)
     const source = yield* resolveEndpoint(options.source, cli.env)
     const target = yield* resolveEndpoint(options.target, cli.env)
     audit.endpoints(source.display, target.display)
@@ -222,7 +227,7 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
       personalNames: []
     }
     const statementTimeoutMs = Option.getOrUndefined(options.statementTimeout) ?? config?.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
-    audit.config({ ...settings, statementTimeoutMs }, config === null ? null : createHash("sha256").update(readFileSync(config.path)).digest("hex"))
+    audit.config({ ...settings, statementTimeoutMs, waivers: waiverSet?.path ?? null }, config === null ? null : createHash("sha256").update(readFileSync(config.path)).digest("hex"))
     if (settings.tolerance > 1) yield* logLine(`note: a tolerance of ${settings.tolerance} lets a table's row count move by ${Math.round(settings.tolerance * 100)}%`)
 
     const started = performance.now()
@@ -237,9 +242,18 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
     )
     const elapsedMs = Math.round(performance.now() - started)
 
-    const status = statusOf(result.findings)
-    const summary = { source: source.display, target: target.display, ...summaryOf(result), elapsedMs }
-    const report = { gate: "consistency", status, findings: result.findings.map(findingJson), checks: checksJson(result), summary }
+    // The engine's order (worst first, then rule and object) carries over to both lists.
+    const outcome = yield* applyWaivers(result.findings, waiverSet, now)
+    const status = statusOf(outcome.open)
+    const summary = { source: source.display, target: target.display, ...summaryOf(result, outcome), elapsedMs }
+    const report = {
+      gate: "consistency",
+      status,
+      findings: outcome.open.map(findingJson),
+      waived: outcome.waived.map(waivedJson),
+      checks: checksJson(result),
+      summary
+    }
     const evidence = yield* writeEvidence(
       options.evidenceDir,
       "consistency",
@@ -258,48 +272,52 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
           statementTimeoutMs
         },
         configFile: config?.path ?? null,
+        waiverFile: waiverSet?.path ?? null,
         ...report
       },
       now
     )
     audit.evidence(evidence)
-    const blocking = result.findings.filter((f) => f.severity === "breaking")
+    const blocking = outcome.open.filter((f) => f.severity === "breaking")
     audit.counts({
       tables: summary.tablesCompared,
       findings: blocking.length,
       findingsByRule: Object.fromEntries([...new Set(blocking.map((f) => f.rule))].map((rule) => [rule, blocking.filter((f) => f.rule === rule).length]))
     })
 
+    yield* warnStale(outcome.stale)
     if (options.json) {
       yield* printJson(report)
       yield* logLine(`evidence: ${evidence.path}`)
     } else {
       const s = yield* style
-      for (const line of reportLines(result, s)) yield* printLine(line)
+      for (const line of reportLines(result, outcome, s)) yield* printLine(line)
       const statusText = status === "fail" ? s.red("FAIL") : status === "warn" ? s.yellow("WARN") : s.green("PASS")
       const estimated = summary.estimatedCounts > 0 ? `, ${summary.estimatedCounts} on catalog estimates` : ""
       yield* printLine(
         `${statusText} consistency ${source.display} → ${target.display}: ` +
           `${summary.foreignKeysChecked} foreign key(s) checked (${summary.foreignKeysLost} lost since SOURCE, ${summary.logicalForeignKeys} logical), ` +
           `${summary.orphanViolations} with orphans; ${summary.tablesCompared} table(s) counted${estimated}, ${summary.rowCountViolations} out of tolerance; ` +
-          `${summary.tablesMissing} missing, ${summary.tablesAdded} new (${elapsedMs} ms)`
+          `${summary.tablesMissing} missing, ${summary.tablesAdded} new; ${summary.waived} waived (${elapsedMs} ms)`
       )
       yield* printLine(`evidence: ${evidence.path}`)
     }
     if (summary.blocking > 0) {
       return yield* new CommandExit({
         code: ExitCode.IntegrityViolation,
-        message: `${summary.blocking} consistency violation(s): ${summary.orphanViolations} foreign key(s) with orphan rows, ${summary.rowCountViolations} row count(s) out of tolerance, ${result.findings.filter((f) => f.rule === CONSISTENCY_RULES.tableMissing && f.severity === "breaking").length} table(s) missing`
+        message: `${summary.blocking} unwaived consistency violation(s): ${summary.orphanViolations} foreign key(s) with orphan rows, ${summary.rowCountViolations} row count(s) out of tolerance, ${blocking.filter((f) => f.rule === CONSISTENCY_RULES.tableMissing).length} table(s) missing`
       })
     }
   }), { quiet: options.json })
 ).pipe(
   Command.withDescription(
     "After a migration: orphan rows of every foreign key of TARGET (NOT VALID keys, keys TARGET lost since SOURCE and logical keys from " +
-      "the config included) and row counts of TARGET against SOURCE within --tolerance. Exit 3 on any violation, 0 when clean, 1 on errors."
+      "the config included) and row counts of TARGET against SOURCE within --tolerance. Exit 3 on any violation not waived (--waivers), " +
+      "0 when clean, 1 on errors."
   ),
   Command.withExamples([
     { command: "db-harness consistency backup staging --tolerance 0.05", description: "block the deployment when staging lost integrity or rows" },
-    { command: "db-harness consistency backup staging --config consistency.yaml --json", description: "with logical keys and per-table tolerances" }
+    { command: "db-harness consistency backup staging --config consistency.yaml --json", description: "with logical keys and per-table tolerances" },
+    { command: "db-harness consistency backup staging --waivers consistency-waivers.yaml", description: "known violations waived by fingerprint, until their expiry" }
   ])
 )
