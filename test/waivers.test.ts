@@ -2,12 +2,13 @@
  * Waiver files: a valid file decodes; every malformed file (YAML error, unknown key, missing
  * reason, bad date, bad fingerprint, duplicate) fails with file:line:column; an expired entry
  * fails whether or not it matches; matching moves findings to `waived`, unmatched entries are
- * stale, and a `rule` that contradicts the matched finding is an error.
+ * stale, and a `rule` that contradicts the matched finding is an error. No file: every finding
+ * open. The JSON of a waived finding and of a stale entry, as gate reports print them.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { finding, type Finding } from "../src/engine/findings.ts"
-import { applyWaivers, checkExpiry, parseWaivers, type WaiverSet } from "../src/engine/waivers.ts"
+import { finding, findingJson, type Finding } from "../src/engine/findings.ts"
+import { applyWaivers, checkExpiry, loadCheckedWaivers, parseWaivers, staleJson, waivedJson, type WaiverSet } from "../src/engine/waivers.ts"
 
 const FILE = "waivers.yaml"
 const TODAY = new Date("2026-06-15T12:00:00Z")
@@ -161,6 +162,29 @@ describe("applyWaivers", () => {
       const waivers = yield* set(`waivers:\n  - { fingerprint: ${dropped.fingerprint}, rule: drift/index-dropped, reason: r, expires: 2026-12-31 }\n`)
       const error = yield* Effect.flip(applyWaivers(findings, waivers, TODAY))
       expect(error.message).toContain(`${FILE}:2: fingerprint ${dropped.fingerprint} is a drift/column-dropped finding, but the entry says rule drift/index-dropped`)
+    })
+  )
+
+  it.effect("without a waiver file every finding is open, and there is nothing to read", () =>
+    Effect.gen(function* () {
+      expect(yield* loadCheckedWaivers(undefined, TODAY)).toBeNull()
+      expect(yield* applyWaivers(findings, null, TODAY)).toStrictEqual({ open: findings, waived: [], stale: [] })
+    })
+  )
+
+  it.effect("the JSON of a waived finding (the finding, then its waiver) and of a stale entry", () =>
+    Effect.gen(function* () {
+      const waivers = yield* set(`waivers:
+  - { fingerprint: ${dropped.fingerprint}, rule: drift/column-dropped, reason: known, expires: 2026-12-31 }
+  - { fingerprint: ${nullable.fingerprint}, reason: relaxed, expires: 2026-12-31 }
+  - { fingerprint: 0123456789abcdef, reason: gone, expires: 2026-12-31 }
+`)
+      const outcome = yield* applyWaivers(findings, waivers, TODAY)
+      expect(outcome.waived.map(waivedJson)).toStrictEqual([
+        { ...findingJson(dropped), waiver: { reason: "known", expires: "2026-12-31", at: `${FILE}:2`, rule: "drift/column-dropped" } },
+        { ...findingJson(nullable), waiver: { reason: "relaxed", expires: "2026-12-31", at: `${FILE}:3` } }
+      ])
+      expect(outcome.stale.map(staleJson)).toStrictEqual([{ fingerprint: "0123456789abcdef", at: `${FILE}:4` }])
     })
   )
 })
