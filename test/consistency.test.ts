@@ -473,6 +473,63 @@ describe("db-harness consistency", () => {
     })
   })
 
+  describe("child tables counted by their orphan scan", () => {
+    // The row count of a table an orphan check scans comes from that scan, not from a count of its own.
+    const scenario = (side: "source" | "target") => `
+      CREATE TABLE parent (id int PRIMARY KEY);
+      INSERT INTO parent SELECT generate_series(1, 100);
+      CREATE TABLE kid (id int PRIMARY KEY, pid int REFERENCES parent);
+      INSERT INTO kid SELECT i, 1 + i % 100 FROM generate_series(1, ${side === "source" ? 100 : 80}) i;
+      CREATE TABLE kid_same (id int PRIMARY KEY, pid int REFERENCES parent);
+      INSERT INTO kid_same SELECT i, CASE WHEN i % 10 = 0 THEN NULL ELSE 1 + i % 100 END FROM generate_series(1, 70) i;
+      -- a logical key onto a column with duplicates: each child row must still count once
+      CREATE TABLE codes (code int NOT NULL);
+      INSERT INTO codes SELECT 1 + i % 25 FROM generate_series(1, 50) i;
+      CREATE TABLE coded (id int PRIMARY KEY, code int);
+      INSERT INTO coded SELECT i, 1 + i % 25 FROM generate_series(1, 60) i;
+      -- many orphans: the samples stay few, the smallest key first
+      CREATE TABLE many (id int PRIMARY KEY, pid int);
+      INSERT INTO many SELECT i, ${side === "source" ? "1" : "1000 + i"} FROM generate_series(1, 2000) i;
+      ALTER TABLE many ADD CONSTRAINT many_pid_fkey FOREIGN KEY (pid) REFERENCES parent NOT VALID;
+      ANALYZE;`
+    let source = ""
+    let target = ""
+    let report: JsonReport
+    let code = 0
+    beforeAll(async () => {
+      ;[source, target] = await Promise.all([freshDatabase("cons_ks"), freshDatabase("cons_kt")])
+      await Promise.all([runSql(source, scenario("source")), runSql(target, scenario("target"))])
+      const config = join(dir, "coded.yaml")
+      writeFileSync(config, ["logical_foreign_keys:", "  - table: coded", "    columns: [code]", "    references: { table: codes, columns: [code] }", ""].join("\n"))
+      const run = await consistency(source, target, "--json", "--config", config)
+      code = run.code
+      report = parse(run.stdout)
+    })
+
+    it("their counts are exact, in and out of tolerance, and a join onto a non-unique key counts each row once", () => {
+      expect(code).toBe(3)
+      const byTable = new Map(report.checks.rowCounts.map((c) => [c.table, c]))
+      expect(byTable.get("public.kid")).toMatchObject({ source: 100, target: 80, targetMethod: "exact", status: "out-of-tolerance" })
+      expect(byTable.get("public.kid_same")).toMatchObject({ source: 70, target: 70, targetMethod: "exact", status: "ok" })
+      expect(byTable.get("public.coded")).toMatchObject({ source: 60, target: 60, status: "ok" })
+      expect(byTable.get("public.many")).toMatchObject({ source: 2000, target: 2000, status: "ok" })
+      const keys = new Map(report.checks.foreignKeys.map((k) => [k.table, k]))
+      expect(keys.get("public.coded")?.orphans).toBe(0)
+      expect(keys.get("public.kid")?.orphans).toBe(0)
+      expect(keys.get("public.kid_same")?.orphans).toBe(0)
+    })
+
+    it("2,000 orphans: all counted, five distinct sample keys in order, all of them orphans", () => {
+      const many = report.findings.find((f) => f.rule === "consistency/orphan-rows" && f.object.table === "many")
+      expect(many?.details?.["orphans"]).toBe(2000)
+      const samples = many?.details?.["samples"] as ReadonlyArray<{ pid: string }>
+      expect(samples).toHaveLength(5)
+      expect(samples[0]).toStrictEqual({ pid: "1001" })
+      expect(new Set(samples.map((s) => s.pid)).size).toBe(5)
+      for (const sample of samples) expect(Number(sample.pid)).toBeGreaterThan(1000)
+    })
+  })
+
   describe("exit codes and errors", () => {
     it("a clean run writes a consistency_<timestamp>.json evidence file with the report", async () => {
       const evidence = join(dir, "clean-evidence")

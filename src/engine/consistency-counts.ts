@@ -120,11 +120,21 @@ export interface RowCountResult {
   readonly oneSided: ReadonlyArray<TableOnOneSide>
 }
 
+/**
+ * TARGET tables counted elsewhere (the orphan checks count their child tables in the same scan):
+ * their keys, and the counts, which may arrive later.
+ */
+export interface CountedElsewhere {
+  readonly tables: ReadonlySet<string>
+  readonly counts: Effect.Effect<ReadonlyMap<string, TableCount>, HarnessError>
+}
+
 /** Count both sides (in parallel) and compare every table both have. */
 export const compareRowCounts = (
   source: { readonly catalog: Catalog; readonly query: GateQuery },
   target: { readonly catalog: Catalog; readonly query: GateQuery },
-  options: CountOptions
+  options: CountOptions,
+  countedOnTarget?: CountedElsewhere
 ): Effect.Effect<RowCountResult, HarnessError> =>
   Effect.gen(function* () {
     const included = (catalog: Catalog) => catalog.tables.filter((table) => !isExcluded(options.exclude, table.schema, table.name))
@@ -140,7 +150,11 @@ export const compareRowCounts = (
     const [sourceCounts, targetCounts] = yield* Effect.all(
       [
         countLeaves("SOURCE", leaves(source.catalog, sourceTables), source.query, options),
-        countLeaves("TARGET", leaves(target.catalog, targetTables), target.query, options)
+        countedOnTarget === undefined
+          ? countLeaves("TARGET", leaves(target.catalog, targetTables), target.query, options)
+          : countLeaves("TARGET", leaves(target.catalog, targetTables).filter((leaf) => !countedOnTarget.tables.has(keyOf(leaf))), target.query, options).pipe(
+              Effect.flatMap((counted) => Effect.map(countedOnTarget.counts, (elsewhere) => new Map([...counted, ...elsewhere])))
+            )
       ],
       { concurrency: 2 }
     )

@@ -12,11 +12,16 @@
  *   orphans usually sneak in, and a renamed one is not lost;
  * - every logical foreign key of the config file.
  *
- * The query is an anti-join, `NOT EXISTS (SELECT 1 FROM parent p WHERE p.x = c.a ...)`, which the
- * planner runs as a hash, merge or index-nested-loop anti join over one scan of the child. NULLs
- * follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part; MATCH FULL accepts an
- * all-NULL key and counts a partly NULL one as a violation. Columns whose types differ (a lost or
- * logical key over an integer and a text column) are compared as text, and the check says so.
+ * Each key is checked by one scan of the child: `child c LEFT JOIN parent p ON p.x = c.a ...`,
+ * which the planner runs as a (parallel) hash or merge join, aggregated into the child's row
+ * count, the orphan count and a few sample orphan keys at once (`orphanQuery`). The row count of
+ * a plain child table is exact, so the row-count check takes it from here instead of scanning
+ * the child again. A referenced key that no unique index covers on TARGET (a lost or logical key)
+ * is joined through `SELECT DISTINCT`, so a child row is never counted twice. NULLs follow the
+ * key's MATCH type: MATCH SIMPLE skips a key with any NULL part; MATCH FULL accepts an all-NULL
+ * key and counts a partly NULL one as a violation. Columns whose types differ (a lost or logical
+ * key over an integer and a text column) are compared as text, and the check says so. For a
+ * person, `listSql` lists the orphan rows with the equivalent `NOT EXISTS` anti-join.
  */
 import * as Effect from "effect/Effect"
 import { findTable, quoteIdent, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
@@ -51,9 +56,13 @@ export interface OrphanCheck {
   readonly parentMissing: boolean
   /** Key columns compared as text, because their types differ on TARGET. */
   readonly comparedAsText: boolean
-  /** `FROM ONLY child c` and the orphan condition on `c`, or null when skipped (see `orphanQuery`). */
+  /** `ONLY child c` and the orphan condition on `c` (a `NOT EXISTS` anti-join), or null when skipped. */
   readonly from: string | null
   readonly condition: string | null
+  /** `ONLY child c LEFT JOIN parent p ON ...` and the orphan condition on that join, for `orphanQuery`. */
+  readonly joined: { readonly from: string; readonly orphan: string } | null
+  /** The join keeps every child row once and the child is a plain table: its count is the table's exact row count. */
+  readonly countsChildRows: boolean
   /** The orphan rows themselves, for a person to look at (`SELECT c.* ...`), or null when skipped. */
   readonly listSql: string | null
   /** The child's row estimate on TARGET, to start the biggest checks first. */
@@ -100,7 +109,7 @@ type KeySpec = Pick<OrphanCheck, "name" | "declaredIn" | "schema" | "table" | "c
 const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
   const definition = keyDefinition(key.columns, key.references.schema, key.references.table, key.references.columns, key.match)
   const child = findTable(target, key.schema, key.table)
-  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, listSql: null, rowEstimate: child?.rowEstimate ?? 0 }
+  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, joined: null, countsChildRows: false, listSql: null, rowEstimate: child?.rowEstimate ?? 0 }
   if (child === undefined) return { ...base, skipped: `table ${qualified(key.schema, key.table)} is not in TARGET` }
   const childColumns = key.columns.map((name) => columnOf(child, name))
   const goneColumns = key.columns.filter((_, i) => childColumns[i] === undefined)
@@ -134,8 +143,32 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
     comparedAsText,
     from,
     condition,
+    joined: joinedCheck(key, from, parent === undefined || parentMissing ? null : parent, comparedAsText),
+    countsChildRows: child.relkind === "r",
     listSql: `SELECT c.* FROM ${from} WHERE ${condition}`
   }
+}
+
+/** Does a valid, plain unique index of `table` cover some of `columns` (so those columns together are unique)? */
+const uniqueOn = (table: Table, columns: ReadonlyArray<string>) =>
+  table.indexes.some(
+    (index) => index.unique && index.valid && index.predicate === null && !index.hasExpressions && index.keys.every((key) => columns.includes(key))
+  )
+
+/**
+ * The check as one join of the child with its parent: a child row is an orphan when its key is
+ * complete (MATCH SIMPLE) or not all NULL (MATCH FULL) and no parent row joined. A matched parent's
+ * first key column is never NULL (it equalled the child's), so `p.x IS NULL` means no parent.
+ */
+const joinedCheck = (key: KeySpec, from: string, parent: Table | null, comparedAsText: boolean) => {
+  const c = key.columns.map((name) => `c.${quoteIdent(name)}`)
+  const complete = key.match === "full" && c.length > 1 ? `(${c.map((column) => `${column} IS NOT NULL`).join(" OR ")})` : c.map((column) => `${column} IS NOT NULL`).join(" AND ")
+  if (parent === null) return { from, orphan: complete }
+  const refs = key.references.columns.map(quoteIdent)
+  const parentName = `${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)}`
+  const source = uniqueOn(parent, key.references.columns) ? `${parentName} p` : `(SELECT DISTINCT ${refs.join(", ")} FROM ${parentName}) p`
+  const on = refs.map((ref, i) => (comparedAsText ? `p.${ref}::text = ${c[i]}::text` : `p.${ref} = ${c[i]}`)).join(" AND ")
+  return { from: `${from} LEFT JOIN ${source} ON ${on}`, orphan: `${complete} AND p.${refs[0]} IS NULL` }
 }
 
 /** Resolve a config table name (`schema.table` or a bare name) on TARGET, or explain why not. */
@@ -235,27 +268,29 @@ export const planOrphanChecks = (
   })
 
 /**
- * One query per key: the orphans' keys are collected once (a materialized CTE, so the child is
- * scanned once whether or not there are orphans) and both counted and sampled from there (the
- * smallest keys, so the samples are the same run after run). Without samples, a plain count.
+ * The check itself, one scan of the child: its rows and its orphans. (Aggregates that also picked
+ * sample keys in this scan cost about half as much again per row, so samples have their own query.)
  */
-export const orphanQuery = (check: OrphanCheck, samples: number): string => {
-  if (check.from === null || check.condition === null) throw new Error(`orphanQuery: ${check.name} was skipped`)
-  const where = `FROM ${check.from} WHERE ${check.condition}`
-  if (samples <= 0) return `SELECT count(*)::text AS orphans, '[]' AS samples ${where}`
-  const keys = check.columns.map((_, i) => `k${i}`)
-  return (
-    `WITH orphan AS MATERIALIZED (SELECT ${check.columns.map((column, i) => `c.${quoteIdent(column)} AS k${i}`).join(", ")} ${where}) ` +
-    `SELECT (SELECT count(*) FROM orphan)::text AS orphans, ` +
-    `(SELECT coalesce(json_agg(json_build_array(${keys.map((k) => `${k}::text`).join(", ")})), '[]') ` +
-    `FROM (SELECT * FROM orphan ORDER BY ${keys.join(", ")} LIMIT ${Math.floor(samples)}) s)::text AS samples`
-  )
+export const orphanQuery = (check: OrphanCheck): string => {
+  if (check.joined === null) throw new Error(`orphanQuery: ${check.name} was skipped`)
+  return `SELECT count(*)::text AS total, count(*) FILTER (WHERE ${check.joined.orphan})::text AS orphans FROM ${check.joined.from}`
+}
+
+/**
+ * Up to `samples` orphan keys, run only when there are orphans: the first ones an anti-join finds,
+ * so it stops as soon as it has them (a full scan only when orphans are few and far between).
+ */
+export const sampleQuery = (check: OrphanCheck, samples: number): string => {
+  if (check.from === null || check.condition === null) throw new Error(`sampleQuery: ${check.name} was skipped`)
+  return `SELECT json_build_array(${check.columns.map((column) => `c.${quoteIdent(column)}::text`).join(", ")})::text AS key FROM ${check.from} WHERE ${check.condition} LIMIT ${Math.floor(samples)}`
 }
 
 export interface OrphanResult {
   readonly check: OrphanCheck
   /** null when the check was skipped. */
   readonly orphans: number | null
+  /** The child table's exact row count, counted by the same scan (null when skipped or not a plain table). */
+  readonly childRows: number | null
   /** Up to `samples` orphan keys, column → text value (`***` for a column that looks personal, null for NULL). */
   readonly samples: ReadonlyArray<Readonly<Record<string, string | null>>>
   /** Key columns whose sample values were masked. */
@@ -272,6 +307,22 @@ export interface OrphanRunOptions {
 
 const MASK = "***"
 
+const NUMBER = /^-?\d+(\.\d+)?$/
+
+/** Sample keys in order: column by column, numbers as numbers, NULL last. */
+const compareKeys = (a: ReadonlyArray<string | null>, b: ReadonlyArray<string | null>): number => {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? null
+    const y = b[i] ?? null
+    if (x === y) continue
+    if (x === null) return 1
+    if (y === null) return -1
+    const order = NUMBER.test(x) && NUMBER.test(y) && Number(x) !== Number(y) ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0
+    if (order !== 0) return order
+  }
+  return 0
+}
+
 /** Run every check on TARGET, `jobs` at a time, the biggest child tables first. */
 export const runOrphanChecks = (
   checks: ReadonlyArray<OrphanCheck>,
@@ -287,17 +338,20 @@ export const runOrphanChecks = (
     order,
     ({ check, index }) =>
       Effect.gen(function* () {
-        if (check.from === null || check.condition === null) {
-          return { index, result: { check, orphans: null, samples: [], maskedColumns: [], ms: 0 } satisfies OrphanResult }
+        if (check.joined === null) {
+          return { index, result: { check, orphans: null, childRows: null, samples: [], maskedColumns: [], ms: 0 } satisfies OrphanResult }
         }
         const started = performance.now()
-        const [row] = yield* query(orphanQuery(check, options.samples))
+        const [row] = yield* query(orphanQuery(check))
         const orphans = Number(String(row?.["orphans"] ?? 0))
+        const childRows = check.countsChildRows ? Number(String(row?.["total"] ?? 0)) : null
         const masked = check.columns.filter((column, i) => personal(column) || personal(check.references.columns[i] ?? ""))
+        const found = orphans > 0 && options.samples > 0 ? yield* query(sampleQuery(check, options.samples)) : []
+        const candidates = found.map((sample) => JSON.parse(String(sample["key"])) as ReadonlyArray<string | null>)
         const samples: Array<Record<string, string | null>> = []
-        const keys = JSON.parse(String(row?.["samples"] ?? "[]")) as ReadonlyArray<ReadonlyArray<string | null>>
         const seen = new Set<string>()
-        for (const key of keys) {
+        for (const key of [...candidates].sort(compareKeys)) {
+          if (samples.length >= options.samples) break
           const text = JSON.stringify(key)
           if (seen.has(text)) continue
           seen.add(text)
@@ -308,7 +362,7 @@ export const runOrphanChecks = (
           })
           samples.push(sample)
         }
-        return { index, result: { check, orphans, samples, maskedColumns: masked, ms: performance.now() - started } satisfies OrphanResult }
+        return { index, result: { check, orphans, childRows, samples, maskedColumns: masked, ms: performance.now() - started } satisfies OrphanResult }
       }).pipe(
         Effect.mapError(
           (error) =>
