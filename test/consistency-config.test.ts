@@ -31,6 +31,7 @@ describe("consistency config", () => {
       const config = yield* loadConsistencyConfig(path)
       expect(config.tolerance).toBe(0.05)
       expect(config.statementTimeoutMs).toBe(300000)
+      expect(config.workMemMb).toBe(64)
       expect(config.exclude).toStrictEqual(["audit.*"])
       expect(config.tolerances.map((t) => [t.table, t.tolerance])).toStrictEqual([
         ["public.orders", 0.2],
@@ -71,6 +72,7 @@ describe("consistency config", () => {
           "    columns: []", // 10
           "    references: { table: customers, columns: [id] }", // 11
           "    match: partial", // 12
+          "work_mem_mb: -1", // 13
           ""
         ].join("\n")
       )
@@ -83,6 +85,7 @@ describe("consistency config", () => {
       expect(message).toContain(`${path}:7:5: tolerances[0].tolerance: Expected number`)
       expect(message).toContain(`${path}:10:5: logical_foreign_keys[0].columns:`)
       expect(message).toContain(`${path}:12:5: logical_foreign_keys[0].match: Expected "simple" | "full"`)
+      expect(message).toContain(`${path}:13:1: work_mem_mb: Expected a value greater than or equal to 0`)
     })
   )
 

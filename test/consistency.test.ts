@@ -11,6 +11,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
+import * as Effect from "effect/Effect"
+import { resolveEndpoint } from "../src/engine/connection.ts"
+import { openReadOnlySessions } from "../src/engine/consistency-sessions.ts"
 import { runCli } from "./support/cli.ts"
 import { freshDatabase, loadPagila, runSql } from "./support/database.ts"
 
@@ -528,6 +531,22 @@ describe("db-harness consistency", () => {
       expect(new Set(samples.map((s) => s.pid)).size).toBe(5)
       for (const sample of samples) expect(Number(sample.pid)).toBeGreaterThan(1000)
     })
+  })
+
+  it("TARGET's sessions take work_mem from the config (default 64 MB) for the orphan joins; 0 keeps the server's", async () => {
+    const show = (workMemMb: number) =>
+      Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const endpoint = yield* resolveEndpoint(countTarget, {})
+            const query = yield* openReadOnlySessions(endpoint, "test", { sessions: 2, statementTimeoutMs: 0, workMemMb })
+            const rows = yield* Effect.all([query("SHOW work_mem"), query("SHOW work_mem")], { concurrency: 2 })
+            return rows.map((r) => String(r[0]?.["work_mem"]))
+          })
+        )
+      )
+    expect(await show(64)).toStrictEqual(["64MB", "64MB"])
+    expect(await show(0)).toStrictEqual(["4MB", "4MB"])
   })
 
   describe("exit codes and errors", () => {

@@ -1,7 +1,8 @@
 /**
  * The consistency gate's config file (`db-harness consistency --config FILE`): logical foreign
  * keys (relations the application enforces but the schema does not declare), per-table row-count
- * tolerances, excluded tables, the statement timeout and the estimates fallback. YAML, decoded by
+ * tolerances, excluded tables, the statement timeout, the estimates fallback and the memory each
+ * orphan check's join may take on TARGET. YAML, decoded by
  * a Schema with unknown keys refused; every problem is reported as `file:line:column: path: what`
  * (yaml-locations.ts), all at once, before any connection is made. rules/examples/consistency.yaml
  * is a documented example.
@@ -32,6 +33,7 @@ const ConfigFile = Schema.Struct({
   tolerance: Schema.optional(Fraction),
   statement_timeout_ms: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   estimates: Schema.optional(Schema.Boolean),
+  work_mem_mb: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(65536))),
   exclude: Schema.optional(Schema.Array(Schema.NonEmptyString)),
   tolerances: Schema.optional(Schema.Array(Schema.Struct({ table: Schema.NonEmptyString, tolerance: Fraction }))),
   logical_foreign_keys: Schema.optional(Schema.Array(LogicalForeignKeyEntry))
@@ -62,6 +64,8 @@ export interface ConsistencyConfig {
   readonly tolerance?: number
   readonly statementTimeoutMs?: number
   readonly estimates?: boolean
+  /** `work_mem` of TARGET's sessions in MB; 0 keeps the server's own. */
+  readonly workMemMb?: number
   readonly exclude: ReadonlyArray<string>
   readonly tolerances: ReadonlyArray<ToleranceOverride>
   readonly logicalForeignKeys: ReadonlyArray<LogicalForeignKey>
@@ -125,6 +129,7 @@ export const loadConsistencyConfig = (path: string): Effect.Effect<ConsistencyCo
       ...(file.tolerance === undefined ? {} : { tolerance: file.tolerance }),
       ...(file.statement_timeout_ms === undefined ? {} : { statementTimeoutMs: file.statement_timeout_ms }),
       ...(file.estimates === undefined ? {} : { estimates: file.estimates }),
+      ...(file.work_mem_mb === undefined ? {} : { workMemMb: file.work_mem_mb }),
       exclude: file.exclude ?? [],
       tolerances: (file.tolerances ?? []).map((entry, index) => ({ ...entry, origin: at(["tolerances", index]) })),
       logicalForeignKeys

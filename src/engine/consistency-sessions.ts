@@ -27,6 +27,8 @@ export interface ReadOnlySessionsOptions {
   readonly sessions: number
   /** `statement_timeout` of every query, in milliseconds; 0 for none. */
   readonly statementTimeoutMs: number
+  /** `work_mem` of every session in MB (the memory a hash join or sort may take); 0 or absent keeps the server's. */
+  readonly workMemMb?: number
 }
 
 export const openReadOnlySessions = (
@@ -50,6 +52,7 @@ export const openReadOnlySessions = (
         yield* Effect.addFinalizer(() => Effect.promise(() => client.query("ROLLBACK").catch(() => {})))
         if (snapshot !== null) yield* run(client, `SET TRANSACTION SNAPSHOT '${snapshot}'`)
         yield* run(client, `SET LOCAL statement_timeout = ${Math.max(0, Math.floor(options.statementTimeoutMs))}`)
+        if ((options.workMemMb ?? 0) > 0) yield* run(client, `SET LOCAL work_mem = '${Math.floor(options.workMemMb!)}MB'`)
       })
 
     const first = yield* pgClient(endpoint, applicationName)

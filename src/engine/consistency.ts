@@ -35,6 +35,12 @@ export const DEFAULT_TOLERANCE = 0.05
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 300_000
 /** Queries at once per database (and connections per database). */
 export const DEFAULT_JOBS = 4
+/**
+ * `work_mem` of TARGET's sessions: enough for the hash of a parent of a few million keys to stay in
+ * memory (at PostgreSQL's default 4 MB a 1,000,000-row parent's hash is split into batches written
+ * to disk). A hash may take work_mem × hash_mem_multiplier (2) per process of a parallel query.
+ */
+export const DEFAULT_WORK_MEM_MB = 64
 /** Sample orphan keys per key. */
 export const DEFAULT_SAMPLES = 5
 

@@ -25,6 +25,7 @@ import {
   DEFAULT_SAMPLES,
   DEFAULT_STATEMENT_TIMEOUT_MS,
   DEFAULT_TOLERANCE,
+  DEFAULT_WORK_MEM_MB,
   runConsistency,
   type ConsistencyResult,
   type ConsistencySettings
@@ -191,10 +192,10 @@ const summaryOf = (result: ConsistencyResult, outcome: WaiverOutcome) => {
 }
 
 /** Open one side: its catalog, then `jobs` read-only sessions at one snapshot. */
-const openLiveSide = (endpoint: Endpoint, jobs: number, statementTimeoutMs: number) =>
+const openLiveSide = (endpoint: Endpoint, jobs: number, statementTimeoutMs: number, workMemMb: number) =>
   Effect.gen(function* () {
     const catalog = yield* readCatalog.pipe(Effect.provide(sqlClientLayer(endpoint, APPLICATION_NAME, 1)))
-    const query = yield* openReadOnlySessions(endpoint, APPLICATION_NAME, { sessions: jobs, statementTimeoutMs })
+    const query = yield* openReadOnlySessions(endpoint, APPLICATION_NAME, { sessions: jobs, statementTimeoutMs, workMemMb })
     return { label: endpoint.label, catalog, query } satisfies GateSide
   })
 
@@ -227,14 +228,16 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
       personalNames: []
     }
     const statementTimeoutMs = Option.getOrUndefined(options.statementTimeout) ?? config?.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
-    audit.config({ ...settings, statementTimeoutMs, waivers: waiverSet?.path ?? null }, config === null ? null : createHash("sha256").update(readFileSync(config.path)).digest("hex"))
+    // Only TARGET runs the orphan checks' joins; SOURCE only counts.
+    const workMemMb = config?.workMemMb ?? DEFAULT_WORK_MEM_MB
+    audit.config({ ...settings, statementTimeoutMs, workMemMb, waivers: waiverSet?.path ?? null }, config === null ? null : createHash("sha256").update(readFileSync(config.path)).digest("hex"))
     if (settings.tolerance > 1) yield* logLine(`note: a tolerance of ${settings.tolerance} lets a table's row count move by ${Math.round(settings.tolerance * 100)}%`)
 
     const started = performance.now()
     const result = yield* Effect.scoped(
       Effect.gen(function* () {
         const [sourceSide, targetSide] = yield* Effect.all(
-          [openLiveSide(source, settings.jobs, statementTimeoutMs), openLiveSide(target, settings.jobs, statementTimeoutMs)],
+          [openLiveSide(source, settings.jobs, statementTimeoutMs, 0), openLiveSide(target, settings.jobs, statementTimeoutMs, workMemMb)],
           { concurrency: 2 }
         )
         return yield* runConsistency(sourceSide, targetSide, settings)
