@@ -268,21 +268,37 @@ export const planOrphanChecks = (
   })
 
 /**
- * The check itself, one scan of the child: its rows and its orphans. (Aggregates that also picked
- * sample keys in this scan cost about half as much again per row, so samples have their own query.)
+ * The check itself, one scan of the child: its rows, its orphans and, for a plain table, the
+ * first and last orphan's physical position (ctid), so that the sample query reads only that
+ * stretch of the table. (Aggregates that picked the sample keys themselves in this scan cost
+ * about half as much again per row.)
  */
 export const orphanQuery = (check: OrphanCheck): string => {
   if (check.joined === null) throw new Error(`orphanQuery: ${check.name} was skipped`)
-  return `SELECT count(*)::text AS total, count(*) FILTER (WHERE ${check.joined.orphan})::text AS orphans FROM ${check.joined.from}`
+  const orphan = `FILTER (WHERE ${check.joined.orphan})`
+  const positions = check.countsChildRows ? `, min(c.ctid) ${orphan}::text AS first, max(c.ctid) ${orphan}::text AS last` : ""
+  return `SELECT count(*)::text AS total, count(*) ${orphan}::text AS orphans${positions} FROM ${check.joined.from}`
 }
 
+/** Where a plain child table's orphans lie: the ctids of the first and the last. */
+export interface OrphanStretch {
+  readonly first: string
+  readonly last: string
+}
+
+const TID = /^\(\d+,\d+\)$/
+
 /**
- * Up to `samples` orphan keys, run only when there are orphans: the first ones an anti-join finds,
- * so it stops as soon as it has them (a full scan only when orphans are few and far between).
+ * Up to `samples` orphan keys, run only when there are orphans: an anti-join with `LIMIT`, which
+ * stops at the first it finds, over the stretch of the table the orphans lie in when it is known
+ * (a TID range scan: a few pages when the orphans are together, as rows loaded or changed at
+ * one time are).
  */
-export const sampleQuery = (check: OrphanCheck, samples: number): string => {
+export const sampleQuery = (check: OrphanCheck, samples: number, stretch?: OrphanStretch): string => {
   if (check.from === null || check.condition === null) throw new Error(`sampleQuery: ${check.name} was skipped`)
-  return `SELECT json_build_array(${check.columns.map((column) => `c.${quoteIdent(column)}::text`).join(", ")})::text AS key FROM ${check.from} WHERE ${check.condition} LIMIT ${Math.floor(samples)}`
+  const range =
+    stretch !== undefined && TID.test(stretch.first) && TID.test(stretch.last) ? `c.ctid BETWEEN '${stretch.first}'::tid AND '${stretch.last}'::tid AND ` : ""
+  return `SELECT json_build_array(${check.columns.map((column) => `c.${quoteIdent(column)}::text`).join(", ")})::text AS key FROM ${check.from} WHERE ${range}${check.condition} LIMIT ${Math.floor(samples)}`
 }
 
 export interface OrphanResult {
@@ -346,7 +362,8 @@ export const runOrphanChecks = (
         const orphans = Number(String(row?.["orphans"] ?? 0))
         const childRows = check.countsChildRows ? Number(String(row?.["total"] ?? 0)) : null
         const masked = check.columns.filter((column, i) => personal(column) || personal(check.references.columns[i] ?? ""))
-        const found = orphans > 0 && options.samples > 0 ? yield* query(sampleQuery(check, options.samples)) : []
+        const stretch = row?.["first"] == null || row?.["last"] == null ? undefined : { first: String(row["first"]), last: String(row["last"]) }
+        const found = orphans > 0 && options.samples > 0 ? yield* query(sampleQuery(check, options.samples, stretch)) : []
         const candidates = found.map((sample) => JSON.parse(String(sample["key"])) as ReadonlyArray<string | null>)
         const samples: Array<Record<string, string | null>> = []
         const seen = new Set<string>()
