@@ -7,7 +7,7 @@
  *   (a) `SELECT count(*) FROM ONLY child`: one sequential scan (the baseline), and
  *   (a2) `SELECT count(parent_id) FROM ONLY child`: one sequential scan that reads the key;
  *   (b) the gate's orphan check of that key on a plain connection with the gate's work_mem, as the gate runs it: the
- *       count (one scan of the child: its rows and its orphans; its EXPLAIN plan is printed), then,
+ *       count (one anti-join scan of the child; its EXPLAIN plan is printed), then,
  *       as there are orphans, the query for sample keys (over the stretch of the table where the
  *       orphans lie; it stops at the first few);
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
@@ -92,7 +92,7 @@ try {
   if (check === undefined) throw new Error("no foreign key planned")
   const orphanSql = orphanQuery(check)
   const gateSession = async (c: pg.Client) => {
-    await c.query(`SET work_mem = '${DEFAULT_WORK_MEM_MB}MB'`)
+    if (DEFAULT_WORK_MEM_MB > 0) await c.query(`SET work_mem = '${DEFAULT_WORK_MEM_MB}MB'`)
   }
   const plan = await withClient(url, async (c) => {
     await gateSession(c)
@@ -115,7 +115,6 @@ try {
         return timed(async () => {
           const result = await c.query(orphanSql)
           if (result.rows[0]?.orphans !== "10") throw new Error(`expected 10 orphans, got ${String(result.rows[0]?.orphans)}`)
-          if (result.rows[0]?.total !== String(rows)) throw new Error(`expected ${rows} child rows, got ${String(result.rows[0]?.total)}`)
           const samples = await c.query(sampleQuery(check, DEFAULT_SAMPLES, { first: String(result.rows[0]?.first), last: String(result.rows[0]?.last) }))
           if (samples.rows.length !== DEFAULT_SAMPLES) throw new Error(`expected ${DEFAULT_SAMPLES} sample keys, got ${samples.rows.length}`)
         })

@@ -120,21 +120,11 @@ export interface RowCountResult {
   readonly oneSided: ReadonlyArray<TableOnOneSide>
 }
 
-/**
- * TARGET tables counted elsewhere (the orphan checks count their child tables in the same scan):
- * their keys, and the counts, which may arrive later.
- */
-export interface CountedElsewhere {
-  readonly tables: ReadonlySet<string>
-  readonly counts: Effect.Effect<ReadonlyMap<string, TableCount>, HarnessError>
-}
-
 /** Count both sides (in parallel) and compare every table both have. */
 export const compareRowCounts = (
   source: { readonly catalog: Catalog; readonly query: GateQuery },
   target: { readonly catalog: Catalog; readonly query: GateQuery },
-  options: CountOptions,
-  countedOnTarget?: CountedElsewhere
+  options: CountOptions
 ): Effect.Effect<RowCountResult, HarnessError> =>
   Effect.gen(function* () {
     const included = (catalog: Catalog) => catalog.tables.filter((table) => !isExcluded(options.exclude, table.schema, table.name))
@@ -150,11 +140,7 @@ export const compareRowCounts = (
     const [sourceCounts, targetCounts] = yield* Effect.all(
       [
         countLeaves("SOURCE", leaves(source.catalog, sourceTables), source.query, options),
-        countedOnTarget === undefined
-          ? countLeaves("TARGET", leaves(target.catalog, targetTables), target.query, options)
-          : countLeaves("TARGET", leaves(target.catalog, targetTables).filter((leaf) => !countedOnTarget.tables.has(keyOf(leaf))), target.query, options).pipe(
-              Effect.flatMap((counted) => Effect.map(countedOnTarget.counts, (elsewhere) => new Map([...counted, ...elsewhere])))
-            )
+        countLeaves("TARGET", leaves(target.catalog, targetTables), target.query, options)
       ],
       { concurrency: 2 }
     )

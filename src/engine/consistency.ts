@@ -2,8 +2,7 @@
  * The consistency check after a migration: TARGET (the migrated environment) against SOURCE (the
  * backup taken just before). Two checks, run in parallel on read-only sessions:
  * referential integrity on TARGET's rows (consistency-orphans.ts) and row counts of every table
- * both sides have, within a tolerance (consistency-counts.ts); a plain table an orphan check
- * scans on TARGET is counted by that scan, not scanned again. The result is findings in the
+ * both sides have, within a tolerance (consistency-counts.ts). The result is findings in the
  * shared shape plus the list of everything checked, for reports and evidence:
  *
  * | rule | severity | when |
@@ -16,7 +15,6 @@
  *
  * Findings come worst first, then by rule and object. Fingerprints hold no counts (counts change run to run): rule, object and the key's definition.
  */
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { withoutInternalSchema } from "./catalog.ts"
@@ -36,11 +34,12 @@ export const DEFAULT_STATEMENT_TIMEOUT_MS = 300_000
 /** Queries at once per database (and connections per database). */
 export const DEFAULT_JOBS = 4
 /**
- * `work_mem` of TARGET's sessions: enough for the hash of a parent of a few million keys to stay in
- * memory (at PostgreSQL's default 4 MB a 1,000,000-row parent's hash is split into batches written
- * to disk). A hash may take work_mem × hash_mem_multiplier (2) per process of a parallel query.
+ * `work_mem` of TARGET's sessions, in MB; 0 keeps the server's own. Raise it (config
+ * `work_mem_mb`) when EXPLAIN of an orphan query shows its parent's hash in batches: a hash may
+ * take work_mem × hash_mem_multiplier per process of a parallel query. No gain measured here at
+ * 64 MB for a 1,000,000-row parent (bench/consistency.bench.ts), so the default leaves it alone.
  */
-export const DEFAULT_WORK_MEM_MB = 64
+export const DEFAULT_WORK_MEM_MB = 0
 /** Sample orphan keys per key. */
 export const DEFAULT_SAMPLES = 5
 
@@ -189,36 +188,17 @@ export const runConsistency = (
     const checks = yield* planOrphanChecks(source.catalog, target.catalog, settings.logicalForeignKeys, settings.exclude)
     const baseline = yield* loadMaskingRules("baseline", { home: "", cwd: "" })
     const personalNames = [...baseline.personalNames, ...settings.personalNames.map(nameTokens)]
-    // The orphan checks count their plain child tables on TARGET as they scan them; the row counts
-    // take those counts from them instead of scanning the tables once more.
-    const childCounts = yield* Deferred.make<ReadonlyMap<string, TableCount>, HarnessError>()
-    const countedByChecks = new Set(checks.filter((check) => check.joined !== null && check.countsChildRows).map((check) => `${check.schema}.${check.table}`))
     const [[orphansTime, orphans], [countsTime, rowCounts]] = yield* Effect.all(
       [
+        Effect.timed(runOrphanChecks(checks, targetQuery, { jobs: settings.jobs, samples: settings.samples, personalNames })),
         Effect.timed(
-          runOrphanChecks(checks, targetQuery, { jobs: settings.jobs, samples: settings.samples, personalNames }).pipe(
-            Effect.tap((results) =>
-              Deferred.succeed(
-                childCounts,
-                new Map(results.flatMap((r) => (r.childRows === null ? [] : [[`${r.check.schema}.${r.check.table}`, { rows: r.childRows, method: "exact" } as TableCount]])))
-              )
-            ),
-            Effect.tapError((error) => Deferred.fail(childCounts, error))
-          )
-        ),
-        Effect.timed(
-          compareRowCounts(
-            { catalog: source.catalog, query: sourceQuery },
-            { catalog: target.catalog, query: targetQuery },
-            {
-              jobs: settings.jobs,
-              estimates: settings.estimates,
-              exclude: settings.exclude,
-              tolerance: settings.tolerance,
-              tolerances: settings.tolerances
-            },
-            { tables: countedByChecks, counts: Deferred.await(childCounts) }
-          )
+          compareRowCounts({ catalog: source.catalog, query: sourceQuery }, { catalog: target.catalog, query: targetQuery }, {
+            jobs: settings.jobs,
+            estimates: settings.estimates,
+            exclude: settings.exclude,
+            tolerance: settings.tolerance,
+            tolerances: settings.tolerances
+          })
         )
       ],
       { concurrency: 2 }
