@@ -55,6 +55,13 @@ export interface SubsetTablePlan {
   readonly select: string
   /** For root tables: `SELECT count(*) AS total, count(*) FILTER (WHERE root) AS roots ...`. */
   readonly rootCountSql: string | undefined
+  /** For root tables: `SELECT count(*) AS total ...`, when the roots are counted otherwise. */
+  readonly rowCountSql: string | undefined
+  /**
+   * The SELECT returns exactly the table's roots: no cascaded child or needed parent can join
+   * them, so the rows a copy reads through it are the root count.
+   */
+  readonly selectsOnlyRoots: boolean
   /** The sample fraction of a table sampled by hash, for the tolerance check; undefined otherwise. */
   readonly sampleFraction: number | undefined
   /** Columns set to NULL when their parent is not selected. */
@@ -408,6 +415,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
     })
     const where = isCritical(table) ? "" : ` WHERE ${or(terms, "x")}`
     const select = `${withClause(used)}SELECT ${columns.join(", ")} FROM ONLY ${nameOf(table)} x${where}`
+    const onlyRoots = root.role === "root" && terms.length === root.terms.length && terms.every((t, i) => t === root.terms[i])
     plans.set(table, {
       table,
       label: label(table),
@@ -417,6 +425,8 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
         root.role === "root"
           ? `SELECT count(*)::bigint AS total, count(*) FILTER (WHERE ${or(root.terms, "x")})::bigint AS roots FROM ONLY ${nameOf(table)} x`
           : undefined,
+      rowCountSql: root.role === "root" ? `SELECT count(*)::bigint AS total FROM ONLY ${nameOf(table)}` : undefined,
+      selectsOnlyRoots: onlyRoots,
       sampleFraction: root.role === "root" && rules.rowLimit === undefined ? root.sampleFraction : undefined,
       nulledColumns: nulled
     })
