@@ -99,7 +99,7 @@ cascade_selection: false
     const { target, evidence } = await subsetCopy(yaml)
     await expectIntact(target)
     // The documented sample, written out here: the key's keyed hash under the fraction.
-    const sampled = (key: string) => `(hashtextextended(${key}::text, 77) & 4294967295) < ${Math.round(0.3 * 4294967296)}`
+    const sampled = (key: string) => `(hashint8extended(${key}::bigint, 77) & 4294967295) < ${Math.round(0.3 * 4294967296)}`
     const expected = {
       "public.rental": { sourceRows: await count(source, "rental"), roots: await count(source, "rental", sampled("rental_id")) },
       "public.customer": { sourceRows: await count(source, "customer"), roots: await count(source, "customer", sampled("customer_id")) }
