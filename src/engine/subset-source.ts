@@ -90,7 +90,12 @@ const countRootsOfCopy = (prepared: PreparedSubset, query: SourceQuery, loading:
   Effect.map(
     Effect.forEach(rootTables(prepared), (table) => {
       const byCopy = table.selectsOnlyRoots && loading.has(table.label)
-      return Effect.map(query(byCopy ? table.rowCountSql! : table.rootCountSql!), (rows) => ({ table, byCopy, total: countOf(rows, "total"), roots: countOf(rows, "roots") }))
+      return Effect.map(query(byCopy ? table.rowCountSql! : table.rootCountSql!), (rows) => ({
+        table,
+        byCopy,
+        total: countOf(rows, "total"),
+        roots: countOf(rows, "roots")
+      }))
     }),
     (counted) => (run: SourceFilterRun): ReadonlyArray<RootCount> => {
       // Rows read, not written: a stage may drop rows on the way to the target, not from the SELECT.
