@@ -150,6 +150,31 @@ max_cascade_depth: 1
     expect(await ids(c.target, "orders")).not.toEqual(await ids(a.target, "orders"))
   })
 
+  it("samples an integer key by hashint8extended as bigint and a text key by its text, and cascades children by their parent's expression", async () => {
+    const threshold = Math.round(0.3 * 4294967296)
+    const byInteger = (key: string) => `(hashint8extended(${key}::bigint, 21) & 4294967295) < ${threshold}`
+    const byText = (key: string) => `(hashtextextended(${key}::text, 21) & 4294967295) < ${threshold}`
+    const head = `version: "1.0"\nstrategy: percentage\nseed: 21\npercentage: { sample_percentage: 0.3 }\n`
+    const plan = await runCli(["plan", source, "--subset", rulesFile(`${head}roots: [orders, status]\ncascade_selection: false\n`), "--count", "--json"])
+    expect(plan.code, plan.stderr).toBe(0)
+    const tables = JSON.parse(plan.stdout).tables as Array<{ table: string; sql: string; roots: { roots: number } }>
+    const orders = tables.find((t) => t.table === "public.orders")!
+    const status = tables.find((t) => t.table === "public.status")!
+    expect(orders.sql).toContain(byInteger('x."id"'))
+    expect(status.sql).toContain(byText('x."code"'))
+    expect(orders.roots.roots).toBe(await count(source, "orders", byInteger("id")))
+    expect(status.roots.roots).toBe(await count(source, "status", byText("code")))
+    // Cascading tests each line's order_id by the orders' own expression: exactly the lines of
+    // the sampled orders come along, and no order is pulled in by a line.
+    const { target } = await copy(`${head}roots: [orders]\ncascade_selection: true\nmax_cascade_depth: 1\n`)
+    await expectIntact(target)
+    const sampledOrders = (await runSql<{ id: number }>(source, `SELECT id FROM orders WHERE ${byInteger("id")} ORDER BY id`)).map((r) => r.id)
+    expect(sampledOrders.length).toBeGreaterThan(100)
+    expect(await ids(target, "orders")).toEqual(sampledOrders)
+    const lines = (await runSql<{ id: number }>(source, `SELECT id FROM order_line WHERE order_id = ANY('{${sampledOrders.join(",")}}'::int[]) ORDER BY id`)).map((r) => r.id)
+    expect(await ids(target, "order_line")).toEqual(lines)
+  })
+
   it("sets a nullable key to NULL when its parent is not selected, only where the rules allow it", async () => {
     const { target, result } = await copy(`
 version: "1.0"

@@ -85,6 +85,45 @@ max_cascade_depth: 2
     })
   }
 
+  it("states the exact roots of a table only its roots fill and of one other tables add rows to, in a copy and in a dry run", async () => {
+    // No cascade: rental holds just its roots (the copy counts them); customer also gets the
+    // customers of the sampled rentals (counted with its root predicate).
+    const yaml = `
+version: "1.0"
+strategy: percentage
+seed: 77
+percentage: { sample_percentage: 0.3 }
+roots: [rental, customer]
+cascade_selection: false
+`
+    const { target, evidence } = await subsetCopy(yaml)
+    await expectIntact(target)
+    // The documented sample, written out here: the key's keyed hash under the fraction.
+    const sampled = (key: string) => `(hashint8extended(${key}::bigint, 77) & 4294967295) < ${Math.round(0.3 * 4294967296)}`
+    const expected = {
+      "public.rental": { sourceRows: await count(source, "rental"), roots: await count(source, "rental", sampled("rental_id")) },
+      "public.customer": { sourceRows: await count(source, "customer"), roots: await count(source, "customer", sampled("customer_id")) }
+    }
+    interface Entry { readonly table: string; readonly sourceRows: number; readonly roots: number; readonly rowsSelected: number | null }
+    const entry = (tables: Array<Entry>, name: string) => tables.find((t) => t.table === name)!
+    for (const [name, want] of Object.entries(expected)) {
+      const got = entry(evidence.subset.tables, name)
+      expect({ sourceRows: got.sourceRows, roots: got.roots }, name).toEqual(want)
+      expect(got.rowsSelected, name).toBe(await count(target, name))
+    }
+    expect(entry(evidence.subset.tables, "public.rental").rowsSelected).toBe(expected["public.rental"].roots)
+    expect(entry(evidence.subset.tables, "public.customer").rowsSelected).toBeGreaterThan(expected["public.customer"].roots)
+    // A dry run copies nothing, so it counts every table's roots on the source: the same numbers.
+    const dry = await runCli(["propagate", source, target, "--subset", rulesFile(yaml), "--dry-run", "--json", "--quiet"])
+    expect(dry.code, dry.stderr).toBe(0)
+    const tables = JSON.parse(dry.stdout).subset.tables
+    for (const [name, want] of Object.entries(expected)) {
+      const got = entry(tables, name)
+      expect({ sourceRows: got.sourceRows, roots: got.roots }, name).toEqual(want)
+      expect(got.rowsSelected, name).toBeNull()
+    }
+  })
+
   for (const [days, until] of [[30, "2022-03-01"], [60, "2022-05-31"]] as const) {
     it(`keeps the rentals of the ${days} days up to ${until} exactly, with their payments and every parent`, async () => {
       const { target } = await subsetCopy(`

@@ -11,7 +11,8 @@
  *    pg_restore does; they are re-added at the end, whatever happened, and a rerun re-adds any a
  *    crashed run left in the journal.
  * 4. Tables load in parallel (`jobs` workers, largest first), each emptied and loaded in one
- *    target transaction, so a failed table is rolled back, never half copied.
+ *    target transaction, so a failed table is rolled back, never half copied. A source filter's
+ *    evidence queries run beside them on a session of their own, at the same snapshot.
  * 5. Sequences are set to the source's values; materialized views refreshed; evidence written.
  */
 import * as Effect from "effect/Effect"
@@ -107,7 +108,14 @@ export interface SourceFilter {
   ) => Effect.Effect<{
     /** Full `SELECT <the plan's copied columns, in order> ...` by table label (`schema.table`). */
     readonly selects: ReadonlyMap<string, string>
-    readonly evidence: (run: SourceFilterRun) => unknown
+    /**
+     * What the evidence needs from the source besides the copy itself. It runs at the snapshot on
+     * a session of its own while the tables load, so it does not hold back the first row (in a
+     * dry run, before the run returns); `loading` names the tables the run copies (none in a dry
+     * run), whose outcomes the finished run will report. Yields what turns that run into the
+     * evidence.
+     */
+    readonly evidence: (query: SourceQuery, loading: ReadonlySet<string>) => Effect.Effect<(run: SourceFilterRun) => unknown, HarnessError>
   }, HarnessError>
 }
 
@@ -320,12 +328,12 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         [readCatalogOf(options.source, snapshot.snapshotId), readCatalogOf(options.target)],
         { concurrency: 2 }
       )).map(withoutInternalSchema) as [Catalog, Catalog]
+      const queryOn = (reader: pg.Client): SourceQuery => (sql) =>
+        Effect.map(q(reader, sql, [], "source"), (result) => result.rows as ReadonlyArray<Record<string, unknown>>)
       const made = yield* Effect.scoped(
         Effect.gen(function* () {
           if ((options.stageFactories ?? []).length === 0) return []
-          const reader = yield* snapshot.reader("db-harness stages")
-          const query: SourceQuery = (sql) =>
-            Effect.map(q(reader, sql, [], "source"), (result) => result.rows as ReadonlyArray<Record<string, unknown>>)
+          const query = queryOn(yield* snapshot.reader("db-harness stages"))
           return yield* Effect.forEach(options.stageFactories ?? [], (factory) =>
             Effect.map(factory.make(sourceCatalog, query), (result) => ({ name: factory.name, ...result }))
           )
@@ -335,14 +343,10 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         ? undefined
         : yield* Effect.scoped(
             Effect.gen(function* () {
-              const reader = yield* snapshot.reader("db-harness source filter")
-              const query: SourceQuery = (sql) =>
-                Effect.map(q(reader, sql, [], "source"), (result) => result.rows as ReadonlyArray<Record<string, unknown>>)
+              const query = queryOn(yield* snapshot.reader("db-harness source filter"))
               return yield* options.sourceFilter!.make(sourceCatalog, query)
             })
           )
-      const filterEvidence = (run: SourceFilterRun) =>
-        filter === undefined ? {} : { [options.sourceFilter!.name]: filter.evidence(run) }
       const plan = yield* planPropagation(sourceCatalog, targetCatalog, {
         ...(filter === undefined ? {} : { sourceSelects: filter.selects }),
         include: options.include,
@@ -353,7 +357,18 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
       const rangesByTable = yield* Effect.scoped(
         Effect.flatMap(snapshot.reader("db-harness planner"), (reader) => planRanges(reader, plan, options, new Set(filter?.selects.keys())))
       )
+      /** The source filter's evidence queries, on a session of their own; yields its evidence writer. */
+      const filterEvidenceOf = (loading: ReadonlySet<string>) =>
+        filter === undefined
+          ? Effect.succeed((_: SourceFilterRun) => ({}))
+          : Effect.scoped(
+              Effect.gen(function* () {
+                const write = yield* filter.evidence(queryOn(yield* snapshot.reader("db-harness source filter evidence")), loading)
+                return (run: SourceFilterRun) => ({ [options.sourceFilter!.name]: write(run) })
+              })
+            )
       if (options.dryRun) {
+        const filterEvidence = yield* filterEvidenceOf(new Set())
         return {
           status: "dry-run",
           snapshotId: snapshot.snapshotId,
@@ -426,12 +441,21 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
           })
         )
       const jobs = Math.max(1, Math.min(options.jobs, progress.length))
-      const loaded = yield* Effect.exit(Effect.all(Array.from({ length: jobs }, (_, i) => worker(i)), { concurrency: "unbounded" }))
+      const loaded = yield* Effect.exit(
+        Effect.all(
+          [
+            Effect.all(Array.from({ length: jobs }, (_, i) => worker(i)), { concurrency: "unbounded" }),
+            filterEvidenceOf(new Set(plan.tables.map((t) => t.label)))
+          ],
+          { concurrency: "unbounded" }
+        )
+      )
 
       const restoredKeys = yield* restoreForeignKeys(control, toRestore)
       const validation = yield* validationOf(control, toRestore)
       yield* Effect.promise(() => rm(journal, { force: true }))
       if (Exit.isFailure(loaded)) return yield* Effect.failCause(loaded.cause)
+      const filterEvidence = loaded.value[1]
 
       const sequences = yield* Effect.scoped(
         Effect.gen(function* () {

@@ -7,7 +7,8 @@
  * rules' virtual keys; a key to a partitioned table is an edge to each of its partitions):
  *
  * - Roots R(T): rows a table's rule picks: a keyed hash of the primary key under the sample
- *   fraction (`hashtextextended(key::text, seed)`, so reruns pick the same rows), a date range, a
+ *   fraction (`hashint8extended(key::bigint, seed)` for one integer column, else
+ *   `hashtextextended(key::text, seed)`, so reruns pick the same rows), a date range, a
  *   WHERE clause, every row (critical tables) or none (excluded tables).
  * - Downward D(T): with cascade_selection, children of D rows follow, level by level, to
  *   max_cascade_depth: D_k(T) = R(T) ∪ children (via each key) of D_{k-1}(parent). Levels are
@@ -55,6 +56,13 @@ export interface SubsetTablePlan {
   readonly select: string
   /** For root tables: `SELECT count(*) AS total, count(*) FILTER (WHERE root) AS roots ...`. */
   readonly rootCountSql: string | undefined
+  /** For root tables: `SELECT count(*) AS total ...`, when the roots are counted otherwise. */
+  readonly rowCountSql: string | undefined
+  /**
+   * The SELECT returns exactly the table's roots: no cascaded child or needed parent can join
+   * them, so the rows a copy reads through it are the root count.
+   */
+  readonly selectsOnlyRoots: boolean
   /** The sample fraction of a table sampled by hash, for the tolerance check; undefined otherwise. */
   readonly sampleFraction: number | undefined
   /** Columns set to NULL when their parent is not selected. */
@@ -76,6 +84,8 @@ const tuple = (alias: string, columns: ReadonlyArray<string>) =>
   columns.length === 1 ? `${alias}.${quoteIdent(columns[0]!)}` : `(${columnsOf(alias, columns)})`
 const allNotNull = (alias: string, columns: ReadonlyArray<string>) => columns.map((c) => `${alias}.${quoteIdent(c)} IS NOT NULL`).join(" AND ")
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
+const isInteger = (column: Column | undefined) =>
+  column !== undefined && column.typeSchema === "pg_catalog" && ["int2", "int4", "int8"].includes(column.typeName)
 
 /** One disjunct of a table's row predicate, written for any alias of the table. */
 interface Term {
@@ -152,13 +162,23 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
   const depsOf = (terms: ReadonlyArray<Term>) => [...new Set(terms.flatMap((t) => t.ctes))]
 
   // ---------------------------------------------------------------- roots
-  const keyText = (table: Table, alias: string, columns?: ReadonlyArray<string>) => {
-    const key = columns ?? table.primaryKey?.columns
-    if (key === undefined || key.length === 0) return `${alias}::text`
-    return key.length === 1 ? `${alias}.${quoteIdent(key[0]!)}::text` : `ROW(${columnsOf(alias, key)})::text`
+  /**
+   * The keyed hash a table is sampled (and its fan-out and row limit ordered) by: of its primary
+   * key, or of `columns`, a child's key referencing that primary key, so a child tests exactly its
+   * parent's expression. A single integer column goes through `hashint8extended` as bigint (both
+   * sides cast, so smallint, integer and bigint keys hash alike): on 2M rows it took about half the
+   * CPU of hashing the key's text, which every other key still is (a table without a primary key
+   * by its whole row).
+   */
+  const hashOf = (table: Table, alias: string, columns?: ReadonlyArray<string>) => {
+    const primary = table.primaryKey?.columns ?? []
+    const key = columns ?? primary
+    if (key.length === 0) return `hashtextextended(${alias}::text, ${rules.seed})`
+    const integer = primary.length === 1 && isInteger(table.columns.find((c) => c.name === primary[0]))
+    if (integer && key.length === 1) return `hashint8extended(${alias}.${quoteIdent(key[0]!)}::bigint, ${rules.seed})`
+    const text = key.length === 1 ? `${alias}.${quoteIdent(key[0]!)}::text` : `ROW(${columnsOf(alias, key)})::text`
+    return `hashtextextended(${text}, ${rules.seed})`
   }
-  const hashOf = (table: Table, alias: string, columns?: ReadonlyArray<string>) =>
-    `hashtextextended(${keyText(table, alias, columns)}, ${rules.seed})`
   const sampled = (table: Table, alias: string, fraction: number, columns?: ReadonlyArray<string>) =>
     `(${hashOf(table, alias, columns)} & 4294967295) < ${Math.round(fraction * 4294967296)}`
   const until = rules.dateRange?.until === undefined ? "now()" : `${literal(rules.dateRange.until)}::timestamptz`
@@ -408,6 +428,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
     })
     const where = isCritical(table) ? "" : ` WHERE ${or(terms, "x")}`
     const select = `${withClause(used)}SELECT ${columns.join(", ")} FROM ONLY ${nameOf(table)} x${where}`
+    const onlyRoots = root.role === "root" && terms.length === root.terms.length && terms.every((t, i) => t === root.terms[i])
     plans.set(table, {
       table,
       label: label(table),
@@ -417,6 +438,8 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
         root.role === "root"
           ? `SELECT count(*)::bigint AS total, count(*) FILTER (WHERE ${or(root.terms, "x")})::bigint AS roots FROM ONLY ${nameOf(table)} x`
           : undefined,
+      rowCountSql: root.role === "root" ? `SELECT count(*)::bigint AS total FROM ONLY ${nameOf(table)}` : undefined,
+      selectsOnlyRoots: onlyRoots,
       sampleFraction: root.role === "root" && rules.rowLimit === undefined ? root.sampleFraction : undefined,
       nulledColumns: nulled
     })

@@ -157,7 +157,7 @@ export interface SubsetRules {
   readonly file: string
   readonly digest: string
   readonly strategy: "percentage" | "date_range" | "hybrid"
-  /** The sampling hash's key (hashtextextended's seed), a signed 53-bit integer. */
+  /** The sampling hash's key (the seed of hashint8extended or hashtextextended), a signed 53-bit integer. */
   readonly seed: number
   readonly samplePercentage: number | undefined
   readonly dateRange: { readonly column: string; readonly days: number; readonly until: string | undefined } | undefined
