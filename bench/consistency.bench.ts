@@ -12,7 +12,8 @@
  *       orphans lie; it stops at the first few);
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
  *       catalog reads, exact row counts of both tables on both sides (the same database twice,
- *       so the counts scan the child twice more) and the orphan check, with its own phase times.
+ *       so the counts scan the child twice more: SOURCE's alongside the orphan check, TARGET's
+ *       after it) and the orphan check, with its own phase times.
  *
  *   node bench/consistency.bench.ts [--rows 10000000] [--runs 3]
  *
@@ -138,7 +139,7 @@ try {
   console.log(`  (b) the gate's orphan check alone (count + samples)         ${m(orphanTimes).toFixed(0)} ms  (${(m(orphanTimes) / m(scan)).toFixed(2)}× the scan)`)
   console.log(`  (c) db-harness consistency DB DB, whole process             ${m(gate).toFixed(0)} ms`)
   console.log(`      of which the orphan check phase                         ${m(gateOrphans).toFixed(0)} ms  (${(m(gateOrphans) / m(scan)).toFixed(2)}× the scan)`)
-  console.log(`      and the row counts of both sides (in parallel with it)  ${m(gateCounts).toFixed(0)} ms`)
+  console.log(`      row counts: SOURCE alongside it, TARGET after it        ${m(gateCounts).toFixed(0)} ms`)
 } finally {
   await server.stop()
 }

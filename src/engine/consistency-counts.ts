@@ -120,11 +120,17 @@ export interface RowCountResult {
   readonly oneSided: ReadonlyArray<TableOnOneSide>
 }
 
-/** Count both sides (in parallel) and compare every table both have. */
+/**
+ * Count both sides (in parallel) and compare every table both have. TARGET's counts start once
+ * `targetAfter` is done (the orphan checks, which run on TARGET too: started together, the counts'
+ * parallel workers can take every worker the server has, and a big orphan check then runs alone
+ * on one process).
+ */
 export const compareRowCounts = (
   source: { readonly catalog: Catalog; readonly query: GateQuery },
   target: { readonly catalog: Catalog; readonly query: GateQuery },
-  options: CountOptions
+  options: CountOptions,
+  targetAfter: Effect.Effect<void> = Effect.void
 ): Effect.Effect<RowCountResult, HarnessError> =>
   Effect.gen(function* () {
     const included = (catalog: Catalog) => catalog.tables.filter((table) => !isExcluded(options.exclude, table.schema, table.name))
@@ -140,7 +146,7 @@ export const compareRowCounts = (
     const [sourceCounts, targetCounts] = yield* Effect.all(
       [
         countLeaves("SOURCE", leaves(source.catalog, sourceTables), source.query, options),
-        countLeaves("TARGET", leaves(target.catalog, targetTables), target.query, options)
+        Effect.andThen(targetAfter, countLeaves("TARGET", leaves(target.catalog, targetTables), target.query, options))
       ],
       { concurrency: 2 }
     )

@@ -1,6 +1,7 @@
 /**
  * The consistency check after a migration: TARGET (the migrated environment) against SOURCE (the
- * backup taken just before). Two checks, run in parallel on read-only sessions:
+ * backup taken just before). Two checks, on read-only sessions (SOURCE's counts alongside TARGET's
+ * orphan checks, then TARGET's counts):
  * referential integrity on TARGET's rows (consistency-orphans.ts) and row counts of every table
  * both sides have, within a tolerance (consistency-counts.ts). The result is findings in the
  * shared shape plus the list of everything checked, for reports and evidence:
@@ -15,6 +16,7 @@
  *
  * Findings come worst first, then by rule and object. Fingerprints hold no counts (counts change run to run): rule, object and the key's definition.
  */
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { withoutInternalSchema } from "./catalog.ts"
@@ -188,17 +190,28 @@ export const runConsistency = (
     const checks = yield* planOrphanChecks(source.catalog, target.catalog, settings.logicalForeignKeys, settings.exclude)
     const baseline = yield* loadMaskingRules("baseline", { home: "", cwd: "" })
     const personalNames = [...baseline.personalNames, ...settings.personalNames.map(nameTokens)]
+    // SOURCE is counted while TARGET is checked for orphans; TARGET's counts follow its checks.
+    const checked = yield* Deferred.make<void>()
     const [[orphansTime, orphans], [countsTime, rowCounts]] = yield* Effect.all(
       [
-        Effect.timed(runOrphanChecks(checks, targetQuery, { jobs: settings.jobs, samples: settings.samples, personalNames })),
         Effect.timed(
-          compareRowCounts({ catalog: source.catalog, query: sourceQuery }, { catalog: target.catalog, query: targetQuery }, {
-            jobs: settings.jobs,
-            estimates: settings.estimates,
-            exclude: settings.exclude,
-            tolerance: settings.tolerance,
-            tolerances: settings.tolerances
-          })
+          runOrphanChecks(checks, targetQuery, { jobs: settings.jobs, samples: settings.samples, personalNames }).pipe(
+            Effect.ensuring(Deferred.succeed(checked, undefined))
+          )
+        ),
+        Effect.timed(
+          compareRowCounts(
+            { catalog: source.catalog, query: sourceQuery },
+            { catalog: target.catalog, query: targetQuery },
+            {
+              jobs: settings.jobs,
+              estimates: settings.estimates,
+              exclude: settings.exclude,
+              tolerance: settings.tolerance,
+              tolerances: settings.tolerances
+            },
+            Deferred.await(checked)
+          )
         )
       ],
       { concurrency: 2 }
