@@ -86,6 +86,8 @@ describe("consistency config", () => {
       expect(message).toContain(`${path}:10:5: logical_foreign_keys[0].columns:`)
       expect(message).toContain(`${path}:12:5: logical_foreign_keys[0].match: Expected "simple" | "full"`)
       expect(message).toContain(`${path}:13:1: work_mem_mb: Expected a value greater than or equal to 0`)
+      const tooBig = yield* failure(write("work_mem_mb: 4096\n"))
+      expect(tooBig).toContain("work_mem_mb: Expected a value less than or equal to 2047")
     })
   )
 

@@ -33,7 +33,8 @@ const ConfigFile = Schema.Struct({
   tolerance: Schema.optional(Fraction),
   statement_timeout_ms: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   estimates: Schema.optional(Schema.Boolean),
-  work_mem_mb: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(65536))),
+  // 2047 MB: PostgreSQL's ceiling for work_mem (INT_MAX kB), so a bad value fails here, before any connection.
+  work_mem_mb: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(2047))),
   exclude: Schema.optional(Schema.Array(Schema.NonEmptyString)),
   tolerances: Schema.optional(Schema.Array(Schema.Struct({ table: Schema.NonEmptyString, tolerance: Fraction }))),
   logical_foreign_keys: Schema.optional(Schema.Array(LogicalForeignKeyEntry))
