@@ -31,7 +31,8 @@ describe("consistency config", () => {
       const config = yield* loadConsistencyConfig(path)
       expect(config.tolerance).toBe(0.05)
       expect(config.statementTimeoutMs).toBe(300000)
-      expect(config.workMemMb).toBe(64)
+      expect(config.workMemMb).toBe(0)
+      expect(config.keyRangeMinRows).toBe(100000)
       expect(config.exclude).toStrictEqual(["audit.*"])
       expect(config.tolerances.map((t) => [t.table, t.tolerance])).toStrictEqual([
         ["public.orders", 0.2],
@@ -73,6 +74,7 @@ describe("consistency config", () => {
           "    references: { table: customers, columns: [id] }", // 11
           "    match: partial", // 12
           "work_mem_mb: -1", // 13
+          "key_range_min_rows: 0.5", // 14
           ""
         ].join("\n")
       )
@@ -86,6 +88,7 @@ describe("consistency config", () => {
       expect(message).toContain(`${path}:10:5: logical_foreign_keys[0].columns:`)
       expect(message).toContain(`${path}:12:5: logical_foreign_keys[0].match: Expected "simple" | "full"`)
       expect(message).toContain(`${path}:13:1: work_mem_mb: Expected a value greater than or equal to 0`)
+      expect(message).toContain(`${path}:14:1: key_range_min_rows: Expected an integer`)
       const tooBig = yield* failure(write("work_mem_mb: 4096\n"))
       expect(tooBig).toContain("work_mem_mb: Expected a value less than or equal to 2047")
     })

@@ -532,6 +532,85 @@ describe("db-harness consistency", () => {
     })
   })
 
+  describe("orphans by the parent's key range (an integer key onto a unique integer column)", () => {
+    // Each child is checked by key range (key_range_min_rows: 0) and by the anti-join (the default
+    // on tables this small): the two must agree on every count and sample.
+    const scenario = `
+      -- keys -5, 1..49, 53..100: 8 integers of -5..100 missing (-4..0, 50..52), listed
+      CREATE TABLE kr_parent (id bigint PRIMARY KEY);
+      INSERT INTO kr_parent VALUES (-5);
+      INSERT INTO kr_parent SELECT generate_series(1, 49);
+      INSERT INTO kr_parent SELECT generate_series(53, 100);
+      CREATE TABLE kr_child (id int PRIMARY KEY, pid bigint);
+      INSERT INTO kr_child VALUES (1, 1), (2, 49), (3, 50), (4, 52), (5, 53), (6, 100), (7, 101), (8, -5), (9, -6), (10, 0), (11, NULL);
+      ALTER TABLE kr_child ADD CONSTRAINT kr_child_pid_fkey FOREIGN KEY (pid) REFERENCES kr_parent NOT VALID;
+      -- no gaps: the range alone
+      CREATE TABLE dense_parent (id int PRIMARY KEY);
+      INSERT INTO dense_parent SELECT generate_series(1, 10);
+      CREATE TABLE dense_child (id int PRIMARY KEY, pid int);
+      INSERT INTO dense_child VALUES (1, 1), (2, 10), (3, 11), (4, 0), (5, NULL);
+      ALTER TABLE dense_child ADD CONSTRAINT dense_child_pid_fkey FOREIGN KEY (pid) REFERENCES dense_parent NOT VALID;
+      -- a smallint child of a bigint parent: a missing key beyond smallint (32770) cannot be in the child
+      CREATE TABLE wide_parent (id bigint PRIMARY KEY);
+      INSERT INTO wide_parent SELECT g FROM generate_series(32760, 32780) g WHERE g NOT IN (32765, 32770);
+      CREATE TABLE small_child (id int PRIMARY KEY, pid smallint);
+      INSERT INTO small_child VALUES (1, 32760), (2, 32767), (3, 32765), (4, -1);
+      ALTER TABLE small_child ADD CONSTRAINT small_child_pid_fkey FOREIGN KEY (pid) REFERENCES wide_parent NOT VALID;
+      -- an empty parent, and one missing more keys than are listed: the anti-join
+      CREATE TABLE empty_parent (id int PRIMARY KEY);
+      CREATE TABLE empty_child (id int PRIMARY KEY, pid int);
+      INSERT INTO empty_child VALUES (1, 1), (2, NULL);
+      ALTER TABLE empty_child ADD CONSTRAINT empty_child_pid_fkey FOREIGN KEY (pid) REFERENCES empty_parent NOT VALID;
+      CREATE TABLE sparse_parent (id int PRIMARY KEY);
+      INSERT INTO sparse_parent VALUES (1), (20000);
+      CREATE TABLE sparse_child (id int PRIMARY KEY, pid int);
+      INSERT INTO sparse_child VALUES (1, 1), (2, 2), (3, 20000);
+      ALTER TABLE sparse_child ADD CONSTRAINT sparse_child_pid_fkey FOREIGN KEY (pid) REFERENCES sparse_parent NOT VALID;
+      ANALYZE;`
+    let url = ""
+    const runs: Record<"keyRange" | "antiJoin", { code: number; report: JsonReport }> = {} as never
+    beforeAll(async () => {
+      url = await freshDatabase("cons_kr")
+      await runSql(url, scenario)
+      const config = join(dir, "key-range.yaml")
+      writeFileSync(config, "key_range_min_rows: 0\n")
+      const [byRange, byJoin] = await Promise.all([consistency(url, url, "--json", "--config", config), consistency(url, url, "--json")])
+      runs.keyRange = { code: byRange.code, report: parse(byRange.stdout) }
+      runs.antiJoin = { code: byJoin.code, report: parse(byJoin.stdout) }
+    })
+    const keyOf = (run: "keyRange" | "antiJoin", table: string) =>
+      runs[run].report.checks.foreignKeys.find((k) => k.table === `public.${table}`) as (JsonForeignKeyCheck & { method?: Record<string, unknown> }) | undefined
+    const samplesOf = (run: "keyRange" | "antiJoin", table: string) =>
+      runs[run].report.findings.find((f) => f.rule === "consistency/orphan-rows" && f.object.table === table)?.details?.["samples"]
+
+    it("counts the orphans below, above and inside the gaps of the range, and no NULL key", () => {
+      expect(runs.keyRange.code).toBe(3)
+      expect(keyOf("keyRange", "kr_child")).toMatchObject({ orphans: 5, method: { kind: "key range", low: "-5", high: "100", missingKeys: 8 } })
+      expect(samplesOf("keyRange", "kr_child")).toStrictEqual([{ pid: "-6" }, { pid: "0" }, { pid: "50" }, { pid: "52" }, { pid: "101" }])
+      expect(keyOf("keyRange", "dense_child")).toMatchObject({ orphans: 2, method: { kind: "key range", low: "1", high: "10", missingKeys: 0 } })
+      expect(samplesOf("keyRange", "dense_child")).toStrictEqual([{ pid: "0" }, { pid: "11" }])
+    })
+
+    it("a narrower child type: the missing keys it cannot hold are left out of the list", () => {
+      expect(keyOf("keyRange", "small_child")).toMatchObject({ orphans: 2, method: { kind: "key range", missingKeys: 2 } })
+      expect(samplesOf("keyRange", "small_child")).toStrictEqual([{ pid: "-1" }, { pid: "32765" }])
+    })
+
+    it("an empty parent and a parent missing more than 10,000 keys of its range fall back to the anti-join", () => {
+      expect(keyOf("keyRange", "empty_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+      expect(keyOf("keyRange", "sparse_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+    })
+
+    it("the anti-join (the default for small tables) finds the same orphans and samples", () => {
+      expect(runs.antiJoin.code).toBe(3)
+      for (const table of ["kr_child", "dense_child", "small_child", "empty_child", "sparse_child"]) {
+        expect(keyOf("antiJoin", table)?.method, table).toStrictEqual({ kind: "anti-join" })
+        expect(keyOf("antiJoin", table)?.orphans, table).toBe(keyOf("keyRange", table)?.orphans)
+        expect(samplesOf("antiJoin", table), table).toStrictEqual(samplesOf("keyRange", table))
+      }
+    })
+  })
+
   it("TARGET's sessions take work_mem from the config for the orphan joins; 0 keeps the server's", async () => {
     const show = (workMemMb: number) =>
       Effect.runPromise(

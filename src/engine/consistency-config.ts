@@ -1,8 +1,8 @@
 /**
  * The consistency gate's config file (`db-harness consistency --config FILE`): logical foreign
  * keys (relations the application enforces but the schema does not declare), per-table row-count
- * tolerances, excluded tables, the statement timeout, the estimates fallback and the memory each
- * orphan check's join may take on TARGET. YAML, decoded by
+ * tolerances, excluded tables, the statement timeout, the estimates fallback, the memory each
+ * orphan check's join may take on TARGET and the smallest child checked by key range. YAML, decoded by
  * a Schema with unknown keys refused; every problem is reported as `file:line:column: path: what`
  * (yaml-locations.ts), all at once, before any connection is made. rules/examples/consistency.yaml
  * is a documented example.
@@ -35,6 +35,7 @@ const ConfigFile = Schema.Struct({
   estimates: Schema.optional(Schema.Boolean),
   // 2047 MB: PostgreSQL's ceiling for work_mem (INT_MAX kB), so a bad value fails here, before any connection.
   work_mem_mb: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(2047))),
+  key_range_min_rows: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   exclude: Schema.optional(Schema.Array(Schema.NonEmptyString)),
   tolerances: Schema.optional(Schema.Array(Schema.Struct({ table: Schema.NonEmptyString, tolerance: Fraction }))),
   logical_foreign_keys: Schema.optional(Schema.Array(LogicalForeignKeyEntry))
@@ -67,6 +68,8 @@ export interface ConsistencyConfig {
   readonly estimates?: boolean
   /** `work_mem` of TARGET's sessions in MB; 0 keeps the server's own. */
   readonly workMemMb?: number
+  /** Child tables estimated at fewer rows are checked by the anti-join alone, never by the parent's key range. */
+  readonly keyRangeMinRows?: number
   readonly exclude: ReadonlyArray<string>
   readonly tolerances: ReadonlyArray<ToleranceOverride>
   readonly logicalForeignKeys: ReadonlyArray<LogicalForeignKey>
@@ -131,6 +134,7 @@ export const loadConsistencyConfig = (path: string): Effect.Effect<ConsistencyCo
       ...(file.statement_timeout_ms === undefined ? {} : { statementTimeoutMs: file.statement_timeout_ms }),
       ...(file.estimates === undefined ? {} : { estimates: file.estimates }),
       ...(file.work_mem_mb === undefined ? {} : { workMemMb: file.work_mem_mb }),
+      ...(file.key_range_min_rows === undefined ? {} : { keyRangeMinRows: file.key_range_min_rows }),
       exclude: file.exclude ?? [],
       tolerances: (file.tolerances ?? []).map((entry, index) => ({ ...entry, origin: at(["tolerances", index]) })),
       logicalForeignKeys

@@ -15,7 +15,16 @@
  * Each key is one anti-join, `NOT EXISTS (SELECT 1 FROM parent p WHERE p.x = c.a ...)`, which the
  * planner runs as a (parallel) hash, merge or index anti join over one scan of the child, so only
  * orphans leave the join: it counts them and, for a plain table, notes where the first and last
- * lie (ctid), so that the query for a few sample keys reads only that stretch. (Measured on a
+ * lie (ctid), so that the query for a few sample keys reads only that stretch.
+ *
+ * A single integer column referencing a unique integer column is checked against the parent's
+ * key range instead when that is cheaper (`orphanCondition`): the parent's min, max and count, at
+ * the same snapshot, prove which integers of min..max have no parent row (none when count =
+ * max − min + 1; otherwise they are listed, when few), so a child key is an orphan exactly when
+ * it is outside min..max or in that short list. The child is then filtered in its scan, with no
+ * probe of a parent-sized hash table per row: on a 10,000,000-row child of a 1,000,000-row
+ * parent, 1.7 s for the hash anti join against 0.4 s for the range (0.6 s with 10,000 keys
+ * missing), where a count(*) of the child took 0.25 s. (Measured on a
  * 10,000,000-row child: a LEFT JOIN that also counted the child's rows in the same scan, to spare
  * the row-count check its count(*), cost more than the two: every row then goes through the
  * aggregate.) NULLs follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part;
@@ -65,6 +74,29 @@ export interface OrphanCheck {
   readonly listSql: string | null
   /** The child's row estimate on TARGET, to start the biggest checks first. */
   readonly rowEstimate: number
+  /** Set when the key can be checked against the parent's key range (`orphanCondition`). */
+  readonly keyRange: KeyRange | null
+}
+
+/** A single-column integer key whose parent column is unique: what a key-range check needs. */
+export interface KeyRange {
+  /** `ONLY parent` (or a partitioned parent, every partition), aliased `p`. */
+  readonly parentFrom: string
+  /** `p."id"`, the parent's key column. */
+  readonly parentKey: string
+  /** `c."parent_id"`, the child's key column. */
+  readonly childKey: string
+  /** The child column's integer type (its base type for a domain). */
+  readonly childType: IntegerType
+  /** The parent's row estimate on TARGET: a parent bigger than its child is not worth an aggregate. */
+  readonly parentRowEstimate: number
+}
+
+type IntegerType = "smallint" | "integer" | "bigint"
+const INTEGER_RANGE: Record<IntegerType, readonly [bigint, bigint]> = {
+  smallint: [-(2n ** 15n), 2n ** 15n - 1n],
+  integer: [-(2n ** 31n), 2n ** 31n - 1n],
+  bigint: [-(2n ** 63n), 2n ** 63n - 1n]
 }
 
 const qualified = (schema: string, name: string) => `${schema}.${name}`
@@ -82,21 +114,36 @@ const identityOf = (table: Table, fk: ForeignKey) =>
 export const isExcluded = (exclude: ReadonlyArray<string>, schema: string, name: string) =>
   exclude.some((pattern) => matchesTableGlob(pattern, schema, name))
 
-/** A column's type as comparison sees it: a domain by its base type, modifiers dropped, families merged. */
-const comparableType = (catalog: Catalog, column: Column): string => {
+/** A column's type with a domain replaced by its base type and modifiers dropped. */
+const baseType = (catalog: Catalog, column: Column): string => {
   let type = column.type
   for (let depth = 0; depth < 8; depth++) {
     const domain = catalog.domains.find((d) => type === `${d.schema}.${d.name}` || (d.schema === "public" && type === d.name))
     if (domain === undefined) break
     type = domain.baseType
   }
-  const bare = type.replace(/\(.*?\)/g, "").trim()
+  return type.replace(/\(.*?\)/g, "").trim()
+}
+
+/** A column's type as comparison sees it: a domain by its base type, modifiers dropped, families merged. */
+const comparableType = (catalog: Catalog, column: Column): string => {
+  const bare = baseType(catalog, column)
   if (/^(smallint|integer|bigint|numeric|real|double precision)$/.test(bare)) return "number"
   if (/^(text|character varying|character|name|"char")$/.test(bare)) return "text"
   return bare
 }
 
 const columnOf = (table: Table, name: string) => table.columns.find((column) => column.name === name)
+
+const integerType = (catalog: Catalog, column: Column): IntegerType | null => {
+  const type = baseType(catalog, column)
+  return type === "smallint" || type === "integer" || type === "bigint" ? type : null
+}
+
+/** The column alone is unique in the table: its primary key, a unique constraint, or a full unique index on it. */
+const uniqueAlone = (table: Table, column: string) =>
+  [table.primaryKey, ...table.uniqueConstraints].some((c) => c !== null && c.columns.length === 1 && c.columns[0] === column) ||
+  table.indexes.some((index) => index.unique && index.valid && index.predicate === null && !index.hasExpressions && index.keys.length === 1 && index.keys[0] === column)
 
 /** What a check is planned from: the key as declared, before its SQL is written. */
 type KeySpec = Pick<OrphanCheck, "name" | "declaredIn" | "schema" | "table" | "columns" | "references" | "match" | "validated"> & {
@@ -107,7 +154,7 @@ type KeySpec = Pick<OrphanCheck, "name" | "declaredIn" | "schema" | "table" | "c
 const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
   const definition = keyDefinition(key.columns, key.references.schema, key.references.table, key.references.columns, key.match)
   const child = findTable(target, key.schema, key.table)
-  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, plainChild: false, listSql: null, rowEstimate: child?.rowEstimate ?? 0 }
+  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, plainChild: false, listSql: null, rowEstimate: child?.rowEstimate ?? 0, keyRange: null }
   if (child === undefined) return { ...base, skipped: `table ${qualified(key.schema, key.table)} is not in TARGET` }
   const childColumns = key.columns.map((name) => columnOf(child, name))
   const goneColumns = key.columns.filter((_, i) => childColumns[i] === undefined)
@@ -134,8 +181,20 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
       ? `(${c.map((column) => `${column} IS NOT NULL`).join(" OR ")}) AND (${c.map((column) => `${column} IS NULL`).join(" OR ")} OR ${notExists})`
       : `${allSet} AND ${notExists}`
   const from = `${child.relkind === "r" ? "ONLY " : ""}${tableKey(child.schema, child.name)} c`
+  const childType = childColumns.length === 1 ? integerType(target, childColumns[0] as Column) : null
+  const keyRange: KeyRange | null =
+    parent !== undefined && !parentMissing && childType !== null && integerType(target, parentColumns[0] as Column) !== null && uniqueAlone(parent, key.references.columns[0] as string)
+      ? {
+          parentFrom: `${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)} p`,
+          parentKey: `p.${quoteIdent(key.references.columns[0] as string)}`,
+          childKey: c[0] as string,
+          childType,
+          parentRowEstimate: parent.rowEstimate
+        }
+      : null
   return {
     ...base,
+    keyRange,
     skipped: null,
     parentMissing,
     comparedAsText,
@@ -246,11 +305,74 @@ export const planOrphanChecks = (
  * The check itself, one scan of the child: its orphans and, for a plain table, the first and
  * last orphan's physical position (ctid), so that the sample query reads only that stretch.
  */
-export const orphanQuery = (check: OrphanCheck): string => {
-  if (check.from === null || check.condition === null) throw new Error(`orphanQuery: ${check.name} was skipped`)
+export const orphanQuery = (check: OrphanCheck, condition: string | null = check.condition): string => {
+  if (check.from === null || condition === null) throw new Error(`orphanQuery: ${check.name} was skipped`)
   const positions = check.plainChild ? `, min(c.ctid)::text AS first, max(c.ctid)::text AS last` : ""
-  return `SELECT count(*)::text AS orphans${positions} FROM ${check.from} WHERE ${check.condition}`
+  return `SELECT count(*)::text AS orphans${positions} FROM ${check.from} WHERE ${condition}`
 }
+
+/** How a check told orphans from the rest: by the anti-join, or by the parent's key range. */
+export type OrphanMethod =
+  | { readonly kind: "anti-join" }
+  | { readonly kind: "key range"; readonly low: string; readonly high: string; readonly missingKeys: number }
+
+/**
+ * Child tables with fewer estimated rows are checked by the anti-join alone: on a small table
+ * the parent's aggregate would cost a round trip and a scan for nothing measurable.
+ */
+export const DEFAULT_KEY_RANGE_MIN_ROWS = 100_000
+
+/** At most this many keys missing from a parent's key range are listed (a small hash set each child key is looked up in). */
+export const MAX_MISSING_KEYS = 10_000
+/** Listing the missing keys scans the key range once: worth it only for a child this many times bigger. */
+const MISSING_LIST_MIN_CHILD_RATIO = 4
+
+const INTEGER = /^-?\d+$/
+
+/**
+ * The condition that picks a check's orphan rows, and how. For a key with a key range (see the
+ * module comment): one aggregate over the parent's key column; when every integer of min..max is
+ * a key, or few are not and the child is big enough to repay listing them, the condition tests
+ * the child's key against the range (and the list); otherwise, and for every other key, it is
+ * the anti-join. All of it runs at the gate's one snapshot, so the range is the parent's as the
+ * child is read.
+ */
+export const orphanCondition = (
+  check: OrphanCheck,
+  query: GateQuery,
+  keyRangeMinRows: number = DEFAULT_KEY_RANGE_MIN_ROWS
+): Effect.Effect<{ readonly condition: string | null; readonly method: OrphanMethod }, HarnessError> =>
+  Effect.gen(function* () {
+    const antiJoin = { condition: check.condition, method: { kind: "anti-join" } as const }
+    const range = check.keyRange
+    if (range === null || check.condition === null) return antiJoin
+    // 0 asks for the key range wherever it applies, whatever the sizes (tests use it on small tables).
+    const always = keyRangeMinRows === 0
+    if (!always && (check.rowEstimate < keyRangeMinRows || check.rowEstimate < range.parentRowEstimate)) return antiJoin
+    const [row] = yield* query(`SELECT min(${range.parentKey})::text AS low, max(${range.parentKey})::text AS high, count(${range.parentKey})::text AS keys FROM ${range.parentFrom}`)
+    const [low, high, keys] = [row?.["low"], row?.["high"], row?.["keys"]].map((v) => (typeof v === "string" && INTEGER.test(v) ? BigInt(v) : null))
+    if (low == null || high == null || keys == null || keys === 0n) return antiJoin
+    const span = high - low + 1n
+    const missing = span - keys
+    if (missing < 0n) return antiJoin
+    let list = ""
+    if (missing > 0n) {
+      if (missing > BigInt(MAX_MISSING_KEYS)) return antiJoin
+      if (!always && BigInt(Math.max(0, Math.floor(check.rowEstimate))) < span * BigInt(MISSING_LIST_MIN_CHILD_RATIO)) return antiJoin
+      const [found] = yield* query(
+        `SELECT coalesce(string_agg(g::text, ','), '') AS keys, count(*)::text AS n FROM generate_series(${low}::bigint, ${high}::bigint) g WHERE NOT EXISTS (SELECT 1 FROM ${range.parentFrom} WHERE ${range.parentKey} = g)`
+      )
+      if (String(found?.["n"]) !== String(missing)) return antiJoin
+      // A key the child's type cannot hold cannot be in the child; the rest is a literal, which the server hashes.
+      const [least, greatest] = INTEGER_RANGE[range.childType]
+      const listed = String(found?.["keys"] ?? "").split(",").filter((k) => INTEGER.test(k) && BigInt(k) >= least && BigInt(k) <= greatest)
+      if (listed.length > 0) list = ` OR ${range.childKey} = ANY ('{${listed.join(",")}}'::${range.childType}[])`
+    }
+    return {
+      condition: `${range.childKey} IS NOT NULL AND (${range.childKey} < ${low} OR ${range.childKey} > ${high}${list})`,
+      method: { kind: "key range", low: String(low), high: String(high), missingKeys: Number(missing) }
+    }
+  })
 
 /** Where a plain child table's orphans lie: the ctids of the first and the last. */
 export interface OrphanStretch {
@@ -266,11 +388,11 @@ const TID = /^\(\d+,\d+\)$/
  * (a TID range scan: a few pages when the orphans are together, as rows loaded or changed at
  * one time are).
  */
-export const sampleQuery = (check: OrphanCheck, samples: number, stretch?: OrphanStretch): string => {
-  if (check.from === null || check.condition === null) throw new Error(`sampleQuery: ${check.name} was skipped`)
+export const sampleQuery = (check: OrphanCheck, samples: number, stretch?: OrphanStretch, condition: string | null = check.condition): string => {
+  if (check.from === null || condition === null) throw new Error(`sampleQuery: ${check.name} was skipped`)
   const range =
     stretch !== undefined && TID.test(stretch.first) && TID.test(stretch.last) ? `c.ctid BETWEEN '${stretch.first}'::tid AND '${stretch.last}'::tid AND ` : ""
-  return `SELECT json_build_array(${check.columns.map((column) => `c.${quoteIdent(column)}::text`).join(", ")})::text AS key FROM ${check.from} WHERE ${range}${check.condition} LIMIT ${Math.floor(samples)}`
+  return `SELECT json_build_array(${check.columns.map((column) => `c.${quoteIdent(column)}::text`).join(", ")})::text AS key FROM ${check.from} WHERE ${range}${condition} LIMIT ${Math.floor(samples)}`
 }
 
 export interface OrphanResult {
@@ -281,6 +403,8 @@ export interface OrphanResult {
   readonly samples: ReadonlyArray<Readonly<Record<string, string | null>>>
   /** Key columns whose sample values were masked. */
   readonly maskedColumns: ReadonlyArray<string>
+  /** How orphans were told apart; null when the check was skipped. */
+  readonly method: OrphanMethod | null
   readonly ms: number
 }
 
@@ -289,6 +413,8 @@ export interface OrphanRunOptions {
   readonly samples: number
   /** Name patterns (as words) of columns that hold personal data: their sample values are masked. */
   readonly personalNames: ReadonlyArray<ReadonlyArray<string>>
+  /** Child tables estimated at fewer rows are never checked by key range (default `DEFAULT_KEY_RANGE_MIN_ROWS`). */
+  readonly keyRangeMinRows?: number
 }
 
 const MASK = "***"
@@ -325,14 +451,15 @@ export const runOrphanChecks = (
     ({ check, index }) =>
       Effect.gen(function* () {
         if (check.from === null || check.condition === null) {
-          return { index, result: { check, orphans: null, samples: [], maskedColumns: [], ms: 0 } satisfies OrphanResult }
+          return { index, result: { check, orphans: null, samples: [], maskedColumns: [], method: null, ms: 0 } satisfies OrphanResult }
         }
         const started = performance.now()
-        const [row] = yield* query(orphanQuery(check))
+        const { condition, method } = yield* orphanCondition(check, query, options.keyRangeMinRows)
+        const [row] = yield* query(orphanQuery(check, condition))
         const orphans = Number(String(row?.["orphans"] ?? 0))
         const masked = check.columns.filter((column, i) => personal(column) || personal(check.references.columns[i] ?? ""))
         const stretch = row?.["first"] == null || row?.["last"] == null ? undefined : { first: String(row["first"]), last: String(row["last"]) }
-        const found = orphans > 0 && options.samples > 0 ? yield* query(sampleQuery(check, options.samples, stretch)) : []
+        const found = orphans > 0 && options.samples > 0 ? yield* query(sampleQuery(check, options.samples, stretch, condition)) : []
         const candidates = found.map((sample) => JSON.parse(String(sample["key"])) as ReadonlyArray<string | null>)
         const samples: Array<Record<string, string | null>> = []
         const seen = new Set<string>()
@@ -348,7 +475,7 @@ export const runOrphanChecks = (
           })
           samples.push(sample)
         }
-        return { index, result: { check, orphans, samples, maskedColumns: masked, ms: performance.now() - started } satisfies OrphanResult }
+        return { index, result: { check, orphans, samples, maskedColumns: masked, method, ms: performance.now() - started } satisfies OrphanResult }
       }).pipe(
         Effect.mapError(
           (error) =>

@@ -56,6 +56,8 @@ export interface ConsistencySettings {
   readonly samples: number
   /** Column-name patterns (besides the shipped baseline's) whose sample values are masked. */
   readonly personalNames: ReadonlyArray<string>
+  /** Child tables estimated at fewer rows are not checked by the parent's key range (consistency-orphans.ts). */
+  readonly keyRangeMinRows?: number
 }
 
 export interface ConsistencyResult {
@@ -117,6 +119,7 @@ const orphanFinding = (result: OrphanResult): Finding[] => {
         declaredIn: check.declaredIn,
         validated: check.validated,
         ...(check.comparedAsText ? { comparedAsText: true } : {}),
+        ...(result.method === null ? {} : { method: result.method }),
         query: check.listSql
       }
     })
@@ -195,7 +198,12 @@ export const runConsistency = (
     const [[orphansTime, orphans], [countsTime, rowCounts]] = yield* Effect.all(
       [
         Effect.timed(
-          runOrphanChecks(checks, targetQuery, { jobs: settings.jobs, samples: settings.samples, personalNames }).pipe(
+          runOrphanChecks(checks, targetQuery, {
+            jobs: settings.jobs,
+            samples: settings.samples,
+            personalNames,
+            ...(settings.keyRangeMinRows === undefined ? {} : { keyRangeMinRows: settings.keyRangeMinRows })
+          }).pipe(
             Effect.ensuring(Deferred.succeed(checked, undefined))
           )
         ),

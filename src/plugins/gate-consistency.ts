@@ -46,7 +46,9 @@ export default definePlugin({
     jobs: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 }))),
     samples: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 100 }))),
     /** Column-name patterns, besides the shipped baseline's, whose sample values are masked. */
-    personalNames: Schema.optionalKey(Schema.Array(Schema.NonEmptyString))
+    personalNames: Schema.optionalKey(Schema.Array(Schema.NonEmptyString)),
+    /** Child tables estimated at fewer rows are checked by the anti-join alone, never by the parent's key range. */
+    keyRangeMinRows: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
   }),
   make: (options) => {
     const settings = {
@@ -57,7 +59,8 @@ export default definePlugin({
       estimates: options.estimates ?? false,
       jobs: options.jobs ?? DEFAULT_JOBS,
       samples: options.samples ?? DEFAULT_SAMPLES,
-      personalNames: options.personalNames ?? []
+      personalNames: options.personalNames ?? [],
+      ...(options.keyRangeMinRows === undefined ? {} : { keyRangeMinRows: options.keyRangeMinRows })
     }
     return {
       run: ({ source, target }) =>

@@ -95,7 +95,7 @@ const statusOf = (findings: ReadonlyArray<Finding>): Status =>
   findings.some((f) => f.severity === "breaking") ? "fail" : findings.some((f) => f.severity === "hazard") ? "warn" : "pass"
 
 const checksJson = (result: ConsistencyResult) => ({
-  foreignKeys: result.orphans.map(({ check, orphans, ms }) => ({
+  foreignKeys: result.orphans.map(({ check, orphans, method, ms }) => ({
     name: check.name,
     declaredIn: check.declaredIn,
     table: `${check.schema}.${check.table}`,
@@ -104,6 +104,7 @@ const checksJson = (result: ConsistencyResult) => ({
     match: check.match,
     validated: check.validated,
     orphans,
+    ...(method === null ? {} : { method }),
     ...(check.skipped === null ? {} : { skipped: check.skipped }),
     ms: Math.round(ms)
   })),
@@ -225,7 +226,8 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
       estimates: options.estimates || (config?.estimates ?? false),
       jobs: Option.getOrUndefined(options.jobs) ?? DEFAULT_JOBS,
       samples: DEFAULT_SAMPLES,
-      personalNames: []
+      personalNames: [],
+      ...(config?.keyRangeMinRows === undefined ? {} : { keyRangeMinRows: config.keyRangeMinRows })
     }
     const statementTimeoutMs = Option.getOrUndefined(options.statementTimeout) ?? config?.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
     // Only TARGET runs the orphan checks' joins; SOURCE only counts.
