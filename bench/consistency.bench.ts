@@ -12,7 +12,7 @@
  *       by key range), the count, then, as there are orphans, the query for sample keys (over the
  *       stretch of the table where the orphans lie; it stops at the first few);
  *   (b2) the same, for the child's column as a logical key to `parent_gappy`, the parents less
- *       every hundredth (10,000 keys missing, listed in the condition): 100,009 orphans;
+ *       every hundredth (10,000 keys missing: a bitmap of the parent's keys): 100,009 orphans;
  *   (b3) the declared key by the anti-join alone, as the gate checks any other key (composite,
  *       non-integer, a parent with many gaps); its EXPLAIN plan is printed;
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
@@ -163,7 +163,7 @@ try {
     gateOrphans.push(report.summary.orphanChecksMs)
     gateCounts.push(report.summary.rowCountsMs)
     console.log(
-      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing ${byList[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms, gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
+      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byList[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms, gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
     )
   }
   const m = (values: ReadonlyArray<number>) => median(values)

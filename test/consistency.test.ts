@@ -536,7 +536,7 @@ describe("db-harness consistency", () => {
     // Each child is checked by key range (key_range_min_rows: 0) and by the anti-join (the default
     // on tables this small): the two must agree on every count and sample.
     const scenario = `
-      -- keys -5, 1..49, 53..100: 8 integers of -5..100 missing (-4..0, 50..52), listed
+      -- keys -5, 1..49, 53..100: 8 integers of -5..100 missing (-4..0, 50..52): a bitmap of the keys
       CREATE TABLE kr_parent (id bigint PRIMARY KEY);
       INSERT INTO kr_parent VALUES (-5);
       INSERT INTO kr_parent SELECT generate_series(1, 49);
@@ -550,13 +550,18 @@ describe("db-harness consistency", () => {
       CREATE TABLE dense_child (id int PRIMARY KEY, pid int);
       INSERT INTO dense_child VALUES (1, 1), (2, 10), (3, 11), (4, 0), (5, NULL);
       ALTER TABLE dense_child ADD CONSTRAINT dense_child_pid_fkey FOREIGN KEY (pid) REFERENCES dense_parent NOT VALID;
-      -- a smallint child of a bigint parent: a missing key beyond smallint (32770) cannot be in the child
+      -- a smallint child of a bigint parent whose range goes beyond smallint
       CREATE TABLE wide_parent (id bigint PRIMARY KEY);
       INSERT INTO wide_parent SELECT g FROM generate_series(32760, 32780) g WHERE g NOT IN (32765, 32770);
       CREATE TABLE small_child (id int PRIMARY KEY, pid smallint);
       INSERT INTO small_child VALUES (1, 32760), (2, 32767), (3, 32765), (4, -1);
       ALTER TABLE small_child ADD CONSTRAINT small_child_pid_fkey FOREIGN KEY (pid) REFERENCES wide_parent NOT VALID;
-      -- an empty parent, and one missing more keys than are listed: the anti-join
+      -- an empty parent, and one whose range is too wide for a bitmap: the anti-join; a sparse one: a bitmap
+      CREATE TABLE wide_gap_parent (id bigint PRIMARY KEY);
+      INSERT INTO wide_gap_parent VALUES (1), (8388609);
+      CREATE TABLE wide_gap_child (id int PRIMARY KEY, pid bigint);
+      INSERT INTO wide_gap_child VALUES (1, 1), (2, 2), (3, 8388609);
+      ALTER TABLE wide_gap_child ADD CONSTRAINT wide_gap_child_pid_fkey FOREIGN KEY (pid) REFERENCES wide_gap_parent NOT VALID;
       CREATE TABLE empty_parent (id int PRIMARY KEY);
       CREATE TABLE empty_child (id int PRIMARY KEY, pid int);
       INSERT INTO empty_child VALUES (1, 1), (2, NULL);
@@ -591,19 +596,21 @@ describe("db-harness consistency", () => {
       expect(samplesOf("keyRange", "dense_child")).toStrictEqual([{ pid: "0" }, { pid: "11" }])
     })
 
-    it("a narrower child type: the missing keys it cannot hold are left out of the list", () => {
-      expect(keyOf("keyRange", "small_child")).toMatchObject({ orphans: 2, method: { kind: "key range", missingKeys: 2 } })
+    it("a narrower child type than the parent's, and a sparse parent (2 keys in 1..20000)", () => {
+      expect(keyOf("keyRange", "small_child")).toMatchObject({ orphans: 2, method: { kind: "key range", low: "32760", high: "32780", missingKeys: 2 } })
       expect(samplesOf("keyRange", "small_child")).toStrictEqual([{ pid: "-1" }, { pid: "32765" }])
+      expect(keyOf("keyRange", "sparse_child")).toMatchObject({ orphans: 1, method: { kind: "key range", missingKeys: 19998 } })
+      expect(samplesOf("keyRange", "sparse_child")).toStrictEqual([{ pid: "2" }])
     })
 
-    it("an empty parent and a parent missing more than 10,000 keys of its range fall back to the anti-join", () => {
+    it("an empty parent, and gaps in a range wider than 2^23 keys, fall back to the anti-join", () => {
       expect(keyOf("keyRange", "empty_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
-      expect(keyOf("keyRange", "sparse_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+      expect(keyOf("keyRange", "wide_gap_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
     })
 
     it("the anti-join (the default for small tables) finds the same orphans and samples", () => {
       expect(runs.antiJoin.code).toBe(3)
-      for (const table of ["kr_child", "dense_child", "small_child", "empty_child", "sparse_child"]) {
+      for (const table of ["kr_child", "dense_child", "small_child", "empty_child", "sparse_child", "wide_gap_child"]) {
         expect(keyOf("antiJoin", table)?.method, table).toStrictEqual({ kind: "anti-join" })
         expect(keyOf("antiJoin", table)?.orphans, table).toBe(keyOf("keyRange", table)?.orphans)
         expect(samplesOf("antiJoin", table), table).toStrictEqual(samplesOf("keyRange", table))
