@@ -12,8 +12,9 @@
  * with `--rules` masking 5 of the 10 columns (MASKING_RULES, written to a temporary file, with a
  * fixed DB_HARNESS_MASK_KEY; it keeps the masking proof), (f) (e) with `--skip-masking-proof`,
  * so (e) ÷ (f) is what recording the proof costs, (g) (e) with `--mask-pii` (in-stream PII detection
- * too), so (g) ÷ (e) is what detection costs. Each method
- * runs `--runs` times and reports the median; every run is checked to have copied N rows. A
+ * too), so (g) ÷ (e) is what detection costs. Each method runs `--runs` times, the methods taking
+ * turns (run 1 of each, then run 2 of each, ...), and reports the median; every run is checked to
+ * have copied N rows. A
  * method that fails or cannot run is reported as such and the others go on. Only the child
  * processes are timed: generation, verification and truncation happen outside the intervals.
  */
@@ -398,14 +399,18 @@ const failureText = (measured: Measured) => {
   return `exit ${measured.exitCode}${lines.length > 0 ? `: ${lines.slice(-3).join(" / ")}` : ""}`
 }
 
-const runMethod = async (
-  method: Method,
+/**
+ * Run every method `RUNS` times, round-robin (run 1 of each method, then run 2 of each, ...), so
+ * that a machine that speeds up or slows down during the benchmark (a shared VM does) moves every
+ * method's figures alike instead of biasing the ratios between them. Every run starts from an
+ * empty table and a clean checkpoint, so no run pays for the last one's writes.
+ */
+const runMethods = async (
+  methods: ReadonlyArray<Method>,
   server: { adminUrl: string; urlFor: (database: string) => string },
   tableBytes: number,
   useGnuTime: boolean
-): Promise<Result> => {
-  const { id, name } = method
-  if ("skipped" in method) return { id, name, status: "skipped", reason: method.skipped }
+): Promise<Array<Result>> => {
   const targetUrl = server.urlFor(TARGET_DB)
   await withClient(server.adminUrl, async (admin) => {
     await admin.query(`DROP DATABASE IF EXISTS ${TARGET_DB} WITH (FORCE)`)
@@ -415,42 +420,60 @@ const runMethod = async (
     await client.query(CREATE_TABLE)
     await client.query(ADD_PRIMARY_KEY)
   })
-  const invocation = method.invocation(server.urlFor(SOURCE_DB), targetUrl)
-  const runSeconds: Array<number> = []
-  const peaks: Array<number> = []
+  const states = methods.map((method) => ({
+    method,
+    invocation: "skipped" in method ? undefined : method.invocation(server.urlFor(SOURCE_DB), targetUrl),
+    runSeconds: [] as Array<number>,
+    peaks: [] as Array<number>,
+    error: undefined as string | undefined
+  }))
   try {
     for (let run = 1; run <= RUNS; run++) {
-      // Each run starts from an empty table and a clean checkpoint, so no run pays for the last one's writes.
-      await withClient(targetUrl, async (client) => {
-        await client.query(`TRUNCATE ${TABLE}`)
-        await client.query("CHECKPOINT")
-      })
-      const measured = await measure(invocation, useGnuTime)
-      if (measured.exitCode !== 0) return { id, name, status: "failed", error: failureText(measured), runSeconds }
-      const copied = await withClient(targetUrl, async (client) =>
-        Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${TABLE}`)).rows[0]?.n)
-      )
-      if (copied !== ROWS) {
-        return { id, name, status: "failed", error: `run ${run} copied ${copied} rows, expected ${ROWS}`, runSeconds }
+      for (const state of states) {
+        const { method, invocation } = state
+        if (invocation === undefined || state.error !== undefined) continue
+        await withClient(targetUrl, async (client) => {
+          await client.query(`TRUNCATE ${TABLE}`)
+          await client.query("CHECKPOINT")
+        })
+        const measured = await measure(invocation, useGnuTime)
+        if (measured.exitCode !== 0) {
+          state.error = failureText(measured)
+          progress(`  (${method.id}) failed: ${state.error}`)
+          continue
+        }
+        const copied = await withClient(targetUrl, async (client) =>
+          Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${TABLE}`)).rows[0]?.n)
+        )
+        if (copied !== ROWS) {
+          state.error = `run ${run} copied ${copied} rows, expected ${ROWS}`
+          progress(`  (${method.id}) failed: ${state.error}`)
+          continue
+        }
+        state.runSeconds.push(measured.seconds)
+        if (measured.peakRssBytes !== undefined) state.peaks.push(measured.peakRssBytes)
+        progress(`  (${method.id}) run ${run}/${RUNS}: ${measured.seconds.toFixed(2)} s`)
       }
-      runSeconds.push(measured.seconds)
-      if (measured.peakRssBytes !== undefined) peaks.push(measured.peakRssBytes)
-      progress(`  (${id}) run ${run}/${RUNS}: ${measured.seconds.toFixed(2)} s`)
     }
   } finally {
     await withClient(server.adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${TARGET_DB} WITH (FORCE)`))
   }
-  const medianSeconds = median(runSeconds)
-  return {
-    id,
-    name,
-    status: "ok",
-    runSeconds,
-    medianSeconds,
-    rowsPerSecond: Math.round(ROWS / medianSeconds),
-    megabytesPerSecond: Math.round((tableBytes / 1e6 / medianSeconds) * 10) / 10,
-    peakRssBytes: peaks.length === RUNS ? Math.max(...peaks) : undefined
-  }
+  return states.map(({ method, runSeconds, peaks, error }): Result => {
+    const { id, name } = method
+    if ("skipped" in method) return { id, name, status: "skipped", reason: method.skipped }
+    if (error !== undefined) return { id, name, status: "failed", error, runSeconds }
+    const medianSeconds = median(runSeconds)
+    return {
+      id,
+      name,
+      status: "ok",
+      runSeconds,
+      medianSeconds,
+      rowsPerSecond: Math.round(ROWS / medianSeconds),
+      megabytesPerSecond: Math.round((tableBytes / 1e6 / medianSeconds) * 10) / 10,
+      peakRssBytes: peaks.length === RUNS ? Math.max(...peaks) : undefined
+    }
+  })
 }
 
 const withRatios = (results: ReadonlyArray<Result>): ReadonlyArray<Result> => {
@@ -506,14 +529,9 @@ try {
     `generated in ${source.generationSeconds.toFixed(1)} s (rows ${source.insertSeconds.toFixed(1)} s, ` +
       `primary key + VACUUM ANALYZE ${source.keyAndVacuumSeconds.toFixed(1)} s); table ${(source.tableBytes / 1e6).toFixed(1)} MB`
   )
-  const results: Array<Result> = []
-  for (const method of await methodsFor(majorOf(serverVersion), rulesFile)) {
-    if (METHODS !== undefined && !METHODS.has(method.id)) continue
-    progress(`(${method.id}) ${method.name}`)
-    const result = await runMethod(method, server, source.tableBytes, useGnuTime)
-    if (result.status !== "ok") progress(`  ${result.status}: ${result.status === "skipped" ? result.reason : result.error}`)
-    results.push(result)
-  }
+  const methods = (await methodsFor(majorOf(serverVersion), rulesFile)).filter((method) => METHODS === undefined || METHODS.has(method.id))
+  for (const method of methods) progress(`(${method.id}) ${method.name}${"skipped" in method ? `: skipped: ${method.skipped}` : ""}`)
+  const results = await runMethods(methods, server, source.tableBytes, useGnuTime)
   const reported = withRatios(results)
   const rssSource = useGnuTime ? "/usr/bin/time %M" : "VmHWM polled from /proc"
   if (flags.json) {

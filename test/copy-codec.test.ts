@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { hasBinaryTextCodec } from "../src/engine/binary-values.ts"
 import { type CopyCodec, type CopyFormat, makeCopyCodec } from "../src/engine/copy-codec.ts"
 import { restrictColumns } from "../src/engine/row-batch.ts"
-import type { RowBatch, StageTable } from "../src/engine/stage.ts"
+import type { BinaryMask } from "../src/engine/plugin.ts"
+import { REWRITE_CHANGED, REWRITE_DROPPED, REWRITE_NULL, REWRITE_UNCHANGED, type RowBatch, type StageTable } from "../src/engine/stage.ts"
 import { ALL_SAMPLES, canonicalText, connect, FIXTURE_SCHEMA, random, stageTable, TEXT_VALUES } from "./support/codec-fixtures.ts"
 import { freshDatabase } from "./support/database.ts"
 
@@ -241,6 +242,41 @@ describe("contract and misuse", () => {
     const notNull = makeCopyCodec("text", { ...table, columns: table.columns.map((c) => ({ ...c, notNull: true })) }, new Set([1]))
     const strict = notNull.push(await rowsOf("text"))!
     expect(() => strict.setText(0, 1, null)).toThrow(/NOT NULL/)
+  })
+
+  it("rewriteColumnBinary: the same bytes and codes as rewriteBinary row by row, dropped rows marked", async () => {
+    const source = await copyOut("COPY (SELECT * FROM samples ORDER BY id) TO STDOUT (FORMAT binary)")
+    const column = table.columns.findIndex((c) => c.type === "text")
+    expect(column).toBeGreaterThan(0)
+    // ASCII letters upper-cased: a value without lower-case letters comes out unchanged.
+    const upper: BinaryMask = (bytes, start, length, out) => {
+      for (let i = start; i < start + length; i++) {
+        const b = bytes[i]!
+        out.u8(b >= 0x61 && b <= 0x7a ? b - 32 : b)
+      }
+    }
+    const perRow: Array<number> = []
+    const bulk: Array<number> = []
+    const byRow = run(makeCopyCodec("binary", table, new Set([column])), split(source, () => 500), (batch, firstRow) => {
+      for (let row = 0; row < batch.rowCount; row++) {
+        if ((firstRow + row) % 4 === 1) batch.drop(row)
+        perRow.push(batch.isDropped(row) ? REWRITE_DROPPED : batch.rewriteBinary(row, column, upper))
+      }
+    })
+    const byColumn = run(makeCopyCodec("binary", table, new Set([column])), split(source, () => 500), (batch, firstRow) => {
+      for (let row = 0; row < batch.rowCount; row++) if ((firstRow + row) % 4 === 1) batch.drop(row)
+      const results = new Uint8Array(batch.rowCount)
+      restrictColumns(batch, table, new Set([column])).rewriteColumnBinary(column, upper, results)
+      bulk.push(...results)
+    })
+    expect(Buffer.concat(byColumn).equals(Buffer.concat(byRow))).toBe(true)
+    expect(bulk).toStrictEqual(perRow)
+    for (const code of [REWRITE_NULL, REWRITE_CHANGED, REWRITE_UNCHANGED, REWRITE_DROPPED]) expect(bulk, `code ${code}`).toContain(code)
+    const batch = makeCopyCodec("binary", table, new Set([column])).push(source)!
+    expect(() => batch.rewriteColumnBinary(column, upper, new Uint8Array(1))).toThrow(RangeError)
+    expect(() => restrictColumns(batch, table, new Set([column])).rewriteColumnBinary(column + 1, upper, new Uint8Array(batch.rowCount))).toThrow(/did not declare it/)
+    const text = makeCopyCodec("text", table, new Set([column])).push(await rowsOf("text"))!
+    expect(() => text.rewriteColumnBinary(column, upper, new Uint8Array(3))).toThrow(/text format/)
   })
 
   it("restricts a stage to the columns it declared", async () => {

@@ -200,6 +200,8 @@ export const planMaskingCollecting = (
         }
         if (indexes.length === 0) return undefined
         let masked = 0
+        /** Per row of a batch, what `rewriteColumnBinary` did (reused from batch to batch). */
+        let results = new Uint8Array(1024)
         const names = indexes.map((i) => table.columns[i]!.name)
         const sampler = proof?.forTable(table)
         const samples = names.map((name) => sampler?.column(name))
@@ -219,9 +221,10 @@ export const planMaskingCollecting = (
               if (binaryFn !== undefined) {
                 // Binary values in, binary values out: no text and no string unless the proof
                 // takes the row, and then only the source value's text.
+                if (results.length < rows) results = new Uint8Array(Math.max(rows, 2 * results.length))
+                batch.rewriteColumnBinary(column, binaryFn, results)
                 for (let r = 0; r < rows; r++) {
-                  if (batch.isDropped(r)) continue
-                  const result = batch.rewriteBinary(r, column, binaryFn)
+                  const result = results[r]
                   if (result === REWRITE_CHANGED) {
                     masked++
                     if (sample !== undefined && sample.takesChanged()) sample.offer(r, batch.originalText(r, column)!, null)

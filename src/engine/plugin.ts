@@ -43,6 +43,12 @@ export interface MaskContext {
    * binary masking functions that hash a value's bytes without making a string of them.
    */
   readonly prfBytes: (purpose: string, bytes: Uint8Array, start: number, end: number) => bigint
+  /**
+   * `prfBytes` without a bigint: the result's low and high 32-bit halves are written to
+   * `into[0]` and `into[1]` (`(into[1] * 2 ** 21 + (into[0] >>> 11)) / 2 ** 53` is a float in [0, 1)).
+   * For binary masking functions, where a bigint per value is an allocation per value.
+   */
+  readonly prfBytesInto: (purpose: string, bytes: Uint8Array, start: number, end: number, into: Uint32Array) => void
   /** Locale for generated data, e.g. `en`, `de`, `fr` (rule option or DB_HARNESS_MASK_LOCALE). */
   readonly locale: string
   /**

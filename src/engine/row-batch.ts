@@ -16,7 +16,7 @@ import type { Buffer } from "node:buffer"
 import { ByteWriter } from "./byte-writer.ts"
 import { HarnessError } from "./errors.ts"
 import type { BinaryMask } from "./plugin.ts"
-import { REWRITE_CHANGED, REWRITE_NULL, REWRITE_UNCHANGED, type RowBatch, type StageTable } from "./stage.ts"
+import { REWRITE_CHANGED, REWRITE_DROPPED, REWRITE_NULL, REWRITE_UNCHANGED, type RowBatch, type StageTable } from "./stage.ts"
 
 /** What a COPY format contributes to a batch: decoding and writing one field. */
 export interface FieldFormat {
@@ -207,6 +207,28 @@ export class ChunkBatch implements RowBatch {
     if (!this.format.binary) {
       throw new HarnessError({ reason: "Internal", message: `${this.columnName(column)}: rewriteBinary on a table in text format` })
     }
+    return this.rewriteField(row, i, column, mask)
+  }
+
+  readonly rewriteColumnBinary = (column: number, mask: BinaryMask, results: Uint8Array): void => {
+    const slot = this.slotOf[column] ?? -1
+    if (slot < 0) {
+      throw new HarnessError({ reason: "Internal", message: `${this.columnName(column)} was read or written but no stage declared it` })
+    }
+    if (!this.format.binary) {
+      throw new HarnessError({ reason: "Internal", message: `${this.columnName(column)}: rewriteColumnBinary on a table in text format` })
+    }
+    if (results.length < this.rowCount) throw new RangeError(`results holds ${results.length} entries for a batch of ${this.rowCount} rows`)
+    const rows = this.rowCount
+    const slots = this.slotCount
+    const flags = this.rowFlags
+    for (let row = 0; row < rows; row++) {
+      results[row] = (flags[row]! & DROPPED) !== 0 ? REWRITE_DROPPED : this.rewriteField(row, row * slots + slot, column, mask)
+    }
+  }
+
+  /** The field at index `i` (of `row`) replaced by what `mask` appends; a `REWRITE_*` code. */
+  private rewriteField(row: number, i: number, column: number, mask: BinaryMask): number {
     const state = this.state[i]
     if (state === SET) {
       throw new HarnessError({ reason: "Internal", message: `${this.columnName(column)}: rewriteBinary after setText` })
@@ -402,6 +424,10 @@ export const restrictColumns = (batch: RowBatch, table: StageTable, columns: Rea
     rewriteBinary: (row, column, mask) => {
       check(column)
       return batch.rewriteBinary(row, column, mask)
+    },
+    rewriteColumnBinary: (column, mask, results) => {
+      check(column)
+      batch.rewriteColumnBinary(column, mask, results)
     },
     originalText: (row, column) => {
       check(column)

@@ -59,6 +59,12 @@ export interface RowBatch {
    * called), `REWRITE_CHANGED`, or `REWRITE_UNCHANGED` (the output bytes equal the input's).
    */
   readonly rewriteBinary: (row: number, column: number, mask: BinaryMask) => number
+  /**
+   * `rewriteBinary` of `column` in every row of the batch, in order, with the checks made once
+   * per call instead of once per row: `results[row]` gets each row's `REWRITE_*` code, or
+   * `REWRITE_DROPPED` for a dropped row (not rewritten). `results` must hold `rowCount` entries.
+   */
+  readonly rewriteColumnBinary: (column: number, mask: BinaryMask, results: Uint8Array) => void
   /** The field's text as the source sent it, even after a stage set or rewrote it; null for NULL. */
   readonly originalText: (row: number, column: number) => string | null
   /** Leave the row out of the target. */
@@ -70,6 +76,8 @@ export interface RowBatch {
 export const REWRITE_NULL = 0
 export const REWRITE_CHANGED = 1
 export const REWRITE_UNCHANGED = 2
+/** What `RowBatch.rewriteColumnBinary` puts in `results` for a dropped row. */
+export const REWRITE_DROPPED = 3
 
 export interface TableStage {
   /** Names of the columns this stage reads or writes; only these are decoded. */

@@ -15,7 +15,8 @@ import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { pipeline } from "node:stream/promises"
 import type pg from "pg"
-import { from as copyFrom, to as copyTo } from "pg-copy-streams"
+import { from as copyFrom } from "pg-copy-streams"
+import { copyToStream } from "./copy-to-stream.ts"
 import { HarnessError } from "./errors.ts"
 
 /** Bytes in, bytes out: the per-table codec with its stages. Runs synchronously per chunk. */
@@ -157,7 +158,7 @@ export const copyTable = (
       const header = { remaining: split && spec.format === "binary" ? BINARY_HEADER.byteLength : 0 }
       return NodeStream.fromReadable<Uint8Array, HarnessError>({
         evaluate: () => {
-          const stream = sources[index]!.query(copyTo(spec.sourceCopySql[index]!))
+          const stream = sources[index]!.query(copyToStream(spec.sourceCopySql[index]!))
           // After the stream is given up (the target failed first), closing the connection still
           // makes it emit 'error'; the cause that matters was already reported.
           stream.on("error", () => {})

@@ -80,6 +80,7 @@ export default definePlugin({
         const unique = options.unique === true || (options.unique === undefined && column.unique)
         if (unique || typeFamily(column) !== "text" || column.isEnum === true) return undefined
         const maxLength = column.maxLength ?? Number.POSITIVE_INFINITY
+        const words = new Uint32Array(2)
         const mask: BinaryMask = (bytes, start, length, out) => {
           const end = start + length
           let at = -1
@@ -94,7 +95,9 @@ export default definePlugin({
           if (room < MIN_HASH_DIGITS) {
             throw new Error(`email: a masked address of ${2 + MIN_HASH_DIGITS + domainLength} characters does not fit ${column.table}.${column.name} (${column.type})`)
           }
-          const [low, high] = hashWords(context.prfBytes("email", bytes, start, kept ? at : end))
+          context.prfBytesInto("email", bytes, start, kept ? at : end, words)
+          const low = words[0]!
+          const high = words[1]!
           out.u8(keepDomain && !kept ? 0x6e : 0x75)
           const digits = Math.min(HASH_DIGITS, room)
           for (let i = 0; i < digits; i++) {

@@ -8,7 +8,7 @@
  */
 import type { Buffer } from "node:buffer"
 import { columnCodec } from "../engine/binary-values.ts"
-import { hashUnit, integerBits, maskOptions, numericTypmod, requireFamily, typeFamily } from "../engine/mask-kit.ts"
+import { hashUnit, integerBits, maskOptions, numericTypmod, requireFamily, typeFamily, unitOfWords } from "../engine/mask-kit.ts"
 import { type BinaryMask, type BinaryWriter, definePlugin, Schema } from "../engine/plugin.ts"
 
 /** Resolution of the noise factor: parts per billion. */
@@ -210,8 +210,11 @@ export default definePlugin({
         if (codec === undefined) return undefined
         const typmod = numericTypmod(column)
         const text = maskNumeric(typmod)
-        const deviationOf = (length: number) =>
-          Math.round((hashUnit(context.prfBytes("noise", numericText, 0, length)) * 2 - 1) * options.percent * 1e7)
+        const words = new Uint32Array(2)
+        const deviationOf = (length: number) => {
+          context.prfBytesInto("noise", numericText, 0, length, words)
+          return Math.round((unitOfWords(words[0]!, words[1]!) * 2 - 1) * options.percent * 1e7)
+        }
         // Bounds in units of the last scale seen (a numeric column's values mostly share one).
         let boundsScale = -1
         let min = Number.NaN
