@@ -46,6 +46,34 @@ describe("copyToStream", () => {
     })
   }
 
+  it("the parser carries a message across chunks cut anywhere, down to 1 byte", () => {
+    // CopyOutResponse, then CopyData messages with a NoticeResponse among them (no CopyDone: that
+    // would hand the socket back to a connection this stream does not have).
+    const message = (code: string, body: Buffer) => {
+      const header = Buffer.alloc(5)
+      header[0] = code.charCodeAt(0)
+      header.writeUInt32BE(body.length + 4, 1)
+      return Buffer.concat([header, body])
+    }
+    const rows = Array.from({ length: 40 }, (_, i) => Buffer.from(`row ${i} ${"x".repeat(i * 3)}\n`))
+    const wire = Buffer.concat([
+      message("H", Buffer.from([0, 0, 1, 0, 0])),
+      ...rows.slice(0, 20).map((row) => message("d", row)),
+      message("N", Buffer.from("SNOTICE\0Mhello\0\0")),
+      ...rows.slice(20).map((row) => message("d", row))
+    ])
+    for (const size of [1, 2, 3, 5, 7, 64, wire.length]) {
+      const stream = copyToStream("COPY t TO STDOUT") as unknown as { _parse: (chunk: Buffer) => boolean; read: () => Buffer | null }
+      const got: Array<Buffer> = []
+      for (let at = 0; at < wire.length; at += size) {
+        // Each chunk is a copy: the parser moves rows within the chunk it is given.
+        stream._parse(Buffer.from(wire.subarray(at, at + size)))
+        for (let piece = stream.read(); piece !== null; piece = stream.read()) got.push(piece)
+      }
+      expect(Buffer.concat(got).equals(Buffer.concat(rows)), `chunks of ${size} bytes`).toBe(true)
+    }
+  })
+
   it("notices between rows are skipped, not taken for data", async () => {
     const sql = "COPY (SELECT noisy(id), name FROM t ORDER BY id) TO STDOUT"
     // Each thousandth row raises a NOTICE, which the server sends between the CopyData messages.
