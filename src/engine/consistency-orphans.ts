@@ -15,17 +15,20 @@
  * Each key is one anti-join, `NOT EXISTS (SELECT 1 FROM parent p WHERE p.x = c.a ...)`, which the
  * planner runs as a (parallel) hash, merge or index anti join over one scan of the child, so only
  * orphans leave the join: it counts them and, for a plain table, notes where the first and last
- * lie (ctid), so that the query for a few sample keys reads only that stretch.
+ * lie (ctid), so that the query for a few sample keys reads only that stretch. (Measured on a
+ * 10,000,000-row child: a LEFT JOIN that also counted the child's rows in the same scan, to spare
+ * the row-count check its count(*), cost more than the two: every row then goes through the
+ * aggregate.)
  *
  * A single integer column referencing a unique integer column is checked against the parent's
  * key range instead when that is cheaper (`orphanCondition`): the parent's min, max and count, at
  * the same snapshot, tell whether every integer of min..max is a key (count = max − min + 1);
  * if not, a bitmap of the parent's keys over min..max (at most `MAX_BITMAP_KEYS` bits) says
  * which are. A child key is an orphan exactly when it is outside min..max or its bit is clear:
- * a filter in the child's scan, with no probe of a parent-sized hash table per row. (Measured on a
- * 10,000,000-row child: a LEFT JOIN that also counted the child's rows in the same scan, to spare
- * the row-count check its count(*), cost more than the two: every row then goes through the
- * aggregate.) NULLs follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part;
+ * a filter in the child's scan, with no probe of a parent-sized hash table per row (on that
+ * child, 0.46 s against 1.58 s for the hash anti join; bench/consistency.bench.ts).
+ *
+ * NULLs follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part;
  * MATCH FULL accepts an all-NULL key and counts a partly NULL one as a violation. Columns whose
  * types differ (a lost or logical key over an integer and a text column) are compared as text,
  * and the check says so.
