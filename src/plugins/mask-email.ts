@@ -18,7 +18,6 @@ import {
   makeBytePermutation,
   maskOptions,
   requireFamily,
-  hashWords,
   requireLength,
   typeFamily,
   utf8Bytes
