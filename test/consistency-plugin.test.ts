@@ -55,6 +55,10 @@ describe("consistency gate plugin", () => {
         expect(findings[0]?.details).toMatchObject({ orphans: 5, samples: [{ parent_id: "16" }, { parent_id: "17" }] })
         expect(findings[1]?.details).toMatchObject({ source: 20, target: 15, difference: -5 })
         expect(yield* gate.run({ source, target: same })).toStrictEqual([])
+        // keyRangeMinRows 0: the same orphans, told apart by the parent's key range (1..15).
+        const byRange = yield* instantiate(plugin(), "gate", { tolerance: 0.1, samples: 2, keyRangeMinRows: 0 }, undefined, "test")
+        const ranged = yield* byRange.run({ source, target })
+        expect(ranged[0]?.details).toMatchObject({ orphans: 5, samples: [{ parent_id: "16" }, { parent_id: "17" }], method: { kind: "key range", low: "1", high: "15" } })
       })
     )
   )
@@ -62,11 +66,12 @@ describe("consistency gate plugin", () => {
   it.effect("refuses bad options by name, and a snapshot side", () =>
     Effect.scoped(
       Effect.gen(function* () {
-        const bad = yield* Effect.flip(instantiate(plugin(), "gate", { tolerance: -1, jobs: 0, colour: "red" }, undefined, "gate run ci"))
+        const bad = yield* Effect.flip(instantiate(plugin(), "gate", { tolerance: -1, jobs: 0, colour: "red", keyRangeMinRows: -5 }, undefined, "gate run ci"))
         expect(bad.message).toContain('gate run ci: plugin "consistency"')
         expect(bad.message).toContain("option tolerance")
         expect(bad.message).toContain("option jobs")
         expect(bad.message).toContain("option colour")
+        expect(bad.message).toContain("option keyRangeMinRows")
         const gate = yield* instantiate(plugin(), "gate", {}, undefined, "test")
         const live = yield* side(before)
         const refused = yield* Effect.flip(gate.run({ source: { ...live, query: null, label: "schema.json" }, target: live }))

@@ -211,10 +211,7 @@ export class ChunkBatch implements RowBatch {
   }
 
   readonly rewriteColumnBinary = (column: number, mask: BinaryMask, results: Uint8Array): void => {
-    const slot = this.slotOf[column] ?? -1
-    if (slot < 0) {
-      throw new HarnessError({ reason: "Internal", message: `${this.columnName(column)} was read or written but no stage declared it` })
-    }
+    const slot = this.slotFor(column)
     if (!this.format.binary) {
       throw new HarnessError({ reason: "Internal", message: `${this.columnName(column)}: rewriteColumnBinary on a table in text format` })
     }
@@ -367,6 +364,10 @@ export class ChunkBatch implements RowBatch {
 
   private fieldIndex(row: number, column: number): number {
     this.checkRow(row)
+    return row * this.slotCount + this.slotFor(column)
+  }
+
+  private slotFor(column: number): number {
     const slot = this.slotOf[column] ?? -1
     if (slot < 0) {
       throw new HarnessError({
@@ -374,7 +375,7 @@ export class ChunkBatch implements RowBatch {
         message: `${this.columnName(column)} was read or written but no stage declared it`
       })
     }
-    return row * this.slotCount + slot
+    return slot
   }
 
   private checkRow(row: number): void {
