@@ -12,8 +12,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import * as Effect from "effect/Effect"
-import { resolveEndpoint } from "../src/engine/connection.ts"
+import { readCatalog } from "../src/engine/catalog-reader.ts"
+import { resolveEndpoint, sqlClientLayer } from "../src/engine/connection.ts"
+import { planOrphanChecks, runOrphanChecks } from "../src/engine/consistency-orphans.ts"
 import { openReadOnlySessions } from "../src/engine/consistency-sessions.ts"
+import type { GateQuery } from "../src/engine/plugin.ts"
 import { runCli } from "./support/cli.ts"
 import { freshDatabase, loadPagila, runSql } from "./support/database.ts"
 
@@ -571,6 +574,16 @@ describe("db-harness consistency", () => {
       CREATE TABLE sparse_child (id int PRIMARY KEY, pid int);
       INSERT INTO sparse_child VALUES (1, 1), (2, 2), (3, 20000);
       ALTER TABLE sparse_child ADD CONSTRAINT sparse_child_pid_fkey FOREIGN KEY (pid) REFERENCES sparse_parent NOT VALID;
+      -- three keys of one table over some 300 pages, checked by one scan that counts the table too; the
+      -- orphans of each lie in one place: a's in the first rows, b's in the last, c's in the middle
+      CREATE TABLE three_key_child (id int PRIMARY KEY, a int, b bigint, c int, pad text);
+      INSERT INTO three_key_child
+        SELECT g, CASE WHEN g <= 3 THEN 10 + g ELSE 1 + g % 10 END, CASE WHEN g > 19997 THEN 50 + g - 19998 ELSE 1 + g % 49 END,
+               CASE WHEN g BETWEEN 9000 AND 9009 THEN 8999 - g ELSE 1 + g % 10 END, repeat('x', 100)
+        FROM generate_series(1, 20000) g;
+      ALTER TABLE three_key_child ADD CONSTRAINT three_key_child_a_fkey FOREIGN KEY (a) REFERENCES dense_parent NOT VALID;
+      ALTER TABLE three_key_child ADD CONSTRAINT three_key_child_b_fkey FOREIGN KEY (b) REFERENCES kr_parent NOT VALID;
+      ALTER TABLE three_key_child ADD CONSTRAINT three_key_child_c_fkey FOREIGN KEY (c) REFERENCES dense_parent NOT VALID;
       ANALYZE;`
     let url = ""
     const runs: Record<"keyRange" | "antiJoin", { code: number; report: JsonReport }> = {} as never
@@ -583,10 +596,14 @@ describe("db-harness consistency", () => {
       runs.keyRange = { code: byRange.code, report: parse(byRange.stdout) }
       runs.antiJoin = { code: byJoin.code, report: parse(byJoin.stdout) }
     })
-    const keyOf = (run: "keyRange" | "antiJoin", table: string) =>
-      runs[run].report.checks.foreignKeys.find((k) => k.table === `public.${table}`) as (JsonForeignKeyCheck & { method?: Record<string, unknown> }) | undefined
-    const samplesOf = (run: "keyRange" | "antiJoin", table: string) =>
-      runs[run].report.findings.find((f) => f.rule === "consistency/orphan-rows" && f.object.table === table)?.details?.["samples"]
+    const keyOf = (run: "keyRange" | "antiJoin", table: string, name?: string) =>
+      runs[run].report.checks.foreignKeys.find((k) => k.table === `public.${table}` && (name === undefined || k.name === name)) as
+        | (JsonForeignKeyCheck & { method?: Record<string, unknown> })
+        | undefined
+    const samplesOf = (run: "keyRange" | "antiJoin", table: string, name?: string) =>
+      runs[run].report.findings.find(
+        (f) => f.rule === "consistency/orphan-rows" && f.object.table === table && (name === undefined || f.object.name === name)
+      )?.details?.["samples"]
 
     it("counts the orphans below, above and inside the gaps of the range, and no NULL key", () => {
       expect(runs.keyRange.code).toBe(3)
@@ -608,12 +625,63 @@ describe("db-harness consistency", () => {
       expect(keyOf("keyRange", "wide_gap_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
     })
 
+    it("three keys of one table: each one's orphans and samples, wherever in the table they lie, and the table's exact count", () => {
+      const name = (column: string) => `three_key_child_${column}_fkey`
+      expect(keyOf("keyRange", "three_key_child", name("a"))).toMatchObject({ orphans: 3, method: { kind: "key range", missingKeys: 0 } })
+      expect(samplesOf("keyRange", "three_key_child", name("a"))).toStrictEqual([{ a: "11" }, { a: "12" }, { a: "13" }])
+      expect(keyOf("keyRange", "three_key_child", name("b"))).toMatchObject({ orphans: 3, method: { kind: "key range", missingKeys: 8 } })
+      expect(samplesOf("keyRange", "three_key_child", name("b"))).toStrictEqual([{ b: "50" }, { b: "51" }, { b: "52" }])
+      expect(keyOf("keyRange", "three_key_child", name("c"))).toMatchObject({ orphans: 10, method: { kind: "key range", missingKeys: 0 } })
+      expect(samplesOf("keyRange", "three_key_child", name("c"))).toHaveLength(5)
+      for (const sample of samplesOf("keyRange", "three_key_child", name("c")) as ReadonlyArray<{ c: string }>) {
+        expect(Number(sample.c)).toBeGreaterThanOrEqual(-10)
+        expect(Number(sample.c)).toBeLessThanOrEqual(-1)
+      }
+      for (const run of ["keyRange", "antiJoin"] as const) {
+        expect(runs[run].report.checks.rowCounts.find((r) => r.table === "public.three_key_child"), run).toMatchObject({
+          source: 20000,
+          target: 20000,
+          targetMethod: "exact",
+          status: "ok"
+        })
+      }
+    })
+
+    it("the shared scan: one query reads the table for its three keys and its count; the counts then leave it out", async () => {
+      const queries: Array<string> = []
+      const run = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const endpoint = yield* resolveEndpoint(url, {})
+            const catalog = yield* readCatalog.pipe(Effect.provide(sqlClientLayer(endpoint, "test", 1)))
+            const sessions = yield* openReadOnlySessions(endpoint, "test", { sessions: 2, statementTimeoutMs: 0 })
+            const query: GateQuery = (text) => {
+              queries.push(text)
+              return sessions(text)
+            }
+            const checks = (yield* planOrphanChecks(null, catalog, [], [])).filter((check) => check.table === "three_key_child")
+            return yield* runOrphanChecks(checks, query, { jobs: 2, samples: 5, personalNames: [], keyRangeMinRows: 0 })
+          })
+        )
+      )
+      const scans = queries.filter((q) => q.includes(`FROM ONLY "public"."three_key_child" c`) && !q.includes("LIMIT"))
+      expect(scans).toHaveLength(1)
+      expect(scans[0]).toContain("AS orphans_2")
+      expect(run.tableRows).toStrictEqual(new Map([["public.three_key_child", 20000]]))
+      expect(run.results.map((r) => r.orphans)).toStrictEqual([3, 3, 10])
+    })
+
     it("the anti-join (the default for small tables) finds the same orphans and samples", () => {
       expect(runs.antiJoin.code).toBe(3)
       for (const table of ["kr_child", "dense_child", "small_child", "empty_child", "sparse_child", "wide_gap_child"]) {
         expect(keyOf("antiJoin", table)?.method, table).toStrictEqual({ kind: "anti-join" })
         expect(keyOf("antiJoin", table)?.orphans, table).toBe(keyOf("keyRange", table)?.orphans)
         expect(samplesOf("antiJoin", table), table).toStrictEqual(samplesOf("keyRange", table))
+      }
+      for (const column of ["a", "b", "c"]) {
+        const name = `three_key_child_${column}_fkey`
+        expect(keyOf("antiJoin", "three_key_child", name)?.orphans, name).toBe(keyOf("keyRange", "three_key_child", name)?.orphans)
+        if (column !== "c") expect(samplesOf("antiJoin", "three_key_child", name), name).toStrictEqual(samplesOf("keyRange", "three_key_child", name))
       }
     })
   })

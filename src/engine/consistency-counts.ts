@@ -5,7 +5,8 @@
  * partitioning differs between the sides, without counting a row twice). A count that hits the
  * timeout fails the run, unless estimates were asked for: then it falls back to the catalog's
  * estimate (`pg_class.reltuples`), and the comparison says so. A table never analysed has no
- * estimate (-1) and is reported as unchecked.
+ * estimate (-1) and is reported as unchecked. TARGET's tables that an orphan check already read
+ * whole (consistency-orphans.ts, `childScanQuery`) take that scan's count instead of a scan of their own.
  *
  * A table is out of tolerance when |TARGET − SOURCE| / max(SOURCE, 1) > tolerance (0.05 = 5%),
  * in either direction: lost rows and unexpected extra rows both block.
@@ -74,12 +75,15 @@ const countLeaves = (
   side: "SOURCE" | "TARGET",
   leaves: ReadonlyArray<Table>,
   query: GateQuery,
-  options: CountOptions
+  options: CountOptions,
+  counted: ReadonlyMap<string, number> = new Map()
 ): Effect.Effect<ReadonlyMap<string, TableCount>, HarnessError> =>
   Effect.forEach(
     [...leaves].sort((a, b) => b.rowEstimate - a.rowEstimate),
-    (table) =>
-      query(`SELECT count(*)::text AS n FROM ONLY ${tableKey(table.schema, table.name)}`).pipe(
+    (table) => {
+      const rows = counted.get(keyOf(table))
+      if (rows !== undefined) return Effect.succeed([keyOf(table), { rows, method: "exact" }] as [string, TableCount])
+      return query(`SELECT count(*)::text AS n FROM ONLY ${tableKey(table.schema, table.name)}`).pipe(
         Effect.map((rows): [string, TableCount] => [keyOf(table), { rows: Number(String(rows[0]?.["n"] ?? 0)), method: "exact" }]),
         Effect.catchTag("HarnessError", (error) => {
           if (isStatementTimeout(error) && options.estimates) {
@@ -96,7 +100,8 @@ const countLeaves = (
             })
           )
         })
-      ),
+      )
+    },
     { concurrency: Math.max(1, options.jobs) }
   ).pipe(Effect.map((entries) => new Map(entries)))
 
@@ -124,13 +129,14 @@ export interface RowCountResult {
  * Count both sides (in parallel) and compare every table both have. TARGET's counts start once
  * `targetAfter` is done (the orphan checks, which run on TARGET too: started together, the counts'
  * parallel workers can take every worker the server has, and a big orphan check then runs alone
- * on one process).
+ * on one process); the tables it yields (`schema.table` → rows, counted exactly at the same
+ * snapshot by the checks' own scans) are not counted again.
  */
 export const compareRowCounts = (
   source: { readonly catalog: Catalog; readonly query: GateQuery },
   target: { readonly catalog: Catalog; readonly query: GateQuery },
   options: CountOptions,
-  targetAfter: Effect.Effect<void> = Effect.void
+  targetAfter: Effect.Effect<ReadonlyMap<string, number>> = Effect.succeed(new Map())
 ): Effect.Effect<RowCountResult, HarnessError> =>
   Effect.gen(function* () {
     const included = (catalog: Catalog) => catalog.tables.filter((table) => !isExcluded(options.exclude, table.schema, table.name))
@@ -146,7 +152,7 @@ export const compareRowCounts = (
     const [sourceCounts, targetCounts] = yield* Effect.all(
       [
         countLeaves("SOURCE", leaves(source.catalog, sourceTables), source.query, options),
-        Effect.andThen(targetAfter, countLeaves("TARGET", leaves(target.catalog, targetTables), target.query, options))
+        Effect.flatMap(targetAfter, (counted) => countLeaves("TARGET", leaves(target.catalog, targetTables), target.query, options, counted))
       ],
       { concurrency: 2 }
     )

@@ -194,8 +194,9 @@ export const runConsistency = (
     const baseline = yield* loadMaskingRules("baseline", { home: "", cwd: "" })
     const personalNames = [...baseline.personalNames, ...settings.personalNames.map(nameTokens)]
     // SOURCE is counted while TARGET is checked for orphans; TARGET's counts follow its checks.
-    const checked = yield* Deferred.make<void>()
-    const [[orphansTime, orphans], [countsTime, rowCounts]] = yield* Effect.all(
+    // The orphan checks' scans count some of TARGET's tables on the way; those are not counted again.
+    const checked = yield* Deferred.make<ReadonlyMap<string, number>>()
+    const [[orphansTime, { results: orphans }], [countsTime, rowCounts]] = yield* Effect.all(
       [
         Effect.timed(
           runOrphanChecks(checks, targetQuery, {
@@ -204,7 +205,8 @@ export const runConsistency = (
             personalNames,
             ...(settings.keyRangeMinRows === undefined ? {} : { keyRangeMinRows: settings.keyRangeMinRows })
           }).pipe(
-            Effect.ensuring(Deferred.succeed(checked, undefined))
+            Effect.tap((run) => Deferred.succeed(checked, run.tableRows)),
+            Effect.ensuring(Deferred.succeed(checked, new Map()))
           )
         ),
         Effect.timed(
