@@ -535,9 +535,9 @@ describe("db-harness consistency", () => {
     })
   })
 
-  describe("orphans by the parent's key range (an integer key onto a unique integer column)", () => {
-    // Each child is checked by key range (key_range_min_rows: 0) and by the anti-join (the default
-    // on tables this small): the two must agree on every count and sample.
+  describe("orphans by the parent's keys: key range (an integer key onto a unique integer column), key list (a small parent)", () => {
+    // Each child is checked by the parent's keys (key_range_min_rows: 0) and by the anti-join (the
+    // default on tables this small): the two must agree on every count and sample.
     const scenario = `
       -- keys -5, 1..49, 53..100: 8 integers of -5..100 missing (-4..0, 50..52): a bitmap of the keys
       CREATE TABLE kr_parent (id bigint PRIMARY KEY);
@@ -574,6 +574,36 @@ describe("db-harness consistency", () => {
       CREATE TABLE sparse_child (id int PRIMARY KEY, pid int);
       INSERT INTO sparse_child VALUES (1, 1), (2, 2), (3, 20000);
       ALTER TABLE sparse_child ADD CONSTRAINT sparse_child_pid_fkey FOREIGN KEY (pid) REFERENCES sparse_parent NOT VALID;
+      -- key lists: text keys with characters an array literal must escape (a varchar child), uuid keys;
+      -- a non-default collation and a key holding the list's dollar quote keep the anti-join
+      CREATE TABLE code_parent (code text PRIMARY KEY);
+      INSERT INTO code_parent VALUES ('a''b'), ('c\\d'), ('{x,y}'), ('NULL'), ('"q"'), ('plain'), (' spaced '), ('');
+      CREATE TABLE code_child (id int PRIMARY KEY, code varchar(20));
+      INSERT INTO code_child VALUES (1, 'a''b'), (2, 'c\\d'), (3, '{x,y}'), (4, 'NULL'), (5, '"q"'), (6, 'plain'), (7, ' spaced '), (8, ''),
+        (9, NULL), (10, 'ab'), (11, 'x'), (12, 'null'), (13, 'spaced');
+      ALTER TABLE code_child ADD CONSTRAINT code_child_code_fkey FOREIGN KEY (code) REFERENCES code_parent NOT VALID;
+      CREATE TABLE account (id uuid PRIMARY KEY);
+      INSERT INTO account SELECT ('00000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid FROM generate_series(1, 20) g;
+      CREATE TABLE login (id int PRIMARY KEY, account_id uuid);
+      INSERT INTO login SELECT g, ('00000000-0000-0000-0000-' || lpad((g % 22 + 1)::text, 12, '0'))::uuid FROM generate_series(1, 100) g;
+      INSERT INTO login VALUES (101, NULL);
+      ALTER TABLE login ADD CONSTRAINT login_account_id_fkey FOREIGN KEY (account_id) REFERENCES account NOT VALID;
+      CREATE TABLE c_parent (code text COLLATE "C" PRIMARY KEY);
+      INSERT INTO c_parent VALUES ('a'), ('b');
+      CREATE TABLE c_child (id int PRIMARY KEY, code text COLLATE "C");
+      INSERT INTO c_child VALUES (1, 'a'), (2, 'z');
+      ALTER TABLE c_child ADD CONSTRAINT c_child_code_fkey FOREIGN KEY (code) REFERENCES c_parent NOT VALID;
+      CREATE TABLE tag_parent (code text PRIMARY KEY);
+      INSERT INTO tag_parent VALUES ('$db_harness_keys$'), ('ok');
+      CREATE TABLE tag_child (id int PRIMARY KEY, code text);
+      INSERT INTO tag_child VALUES (1, '$db_harness_keys$'), (2, 'nope'), (3, 'ok');
+      ALTER TABLE tag_child ADD CONSTRAINT tag_child_code_fkey FOREIGN KEY (code) REFERENCES tag_parent NOT VALID;
+      -- 100,001 keys 100 apart (a range wider than 2^23): too many for a list
+      CREATE TABLE many_parent (id bigint PRIMARY KEY);
+      INSERT INTO many_parent SELECT g * 100 FROM generate_series(1, 100001) g;
+      CREATE TABLE many_child (id int PRIMARY KEY, pid bigint);
+      INSERT INTO many_child VALUES (1, 100), (2, 150), (3, 10000100);
+      ALTER TABLE many_child ADD CONSTRAINT many_child_pid_fkey FOREIGN KEY (pid) REFERENCES many_parent NOT VALID;
       -- three keys of one table over some 300 pages, checked by one scan that counts the table too; the
       -- orphans of each lie in one place: a's in the first rows, b's in the last, c's in the middle
       CREATE TABLE three_key_child (id int PRIMARY KEY, a int, b bigint, c int, pad text);
@@ -620,9 +650,27 @@ describe("db-harness consistency", () => {
       expect(samplesOf("keyRange", "sparse_child")).toStrictEqual([{ pid: "2" }])
     })
 
-    it("an empty parent, and gaps in a range wider than 2^23 keys, fall back to the anti-join", () => {
-      expect(keyOf("keyRange", "empty_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
-      expect(keyOf("keyRange", "wide_gap_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+    it("an empty parent, and gaps in a range wider than 2^23 keys, take a key list; more than 100,000 such keys the anti-join", () => {
+      expect(keyOf("keyRange", "empty_child")).toMatchObject({ orphans: 1, method: { kind: "key list", keys: 0 } })
+      expect(keyOf("keyRange", "wide_gap_child")).toMatchObject({ orphans: 1, method: { kind: "key list", keys: 2 } })
+      expect(keyOf("keyRange", "many_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+      expect(samplesOf("keyRange", "many_child")).toStrictEqual([{ pid: "150" }])
+    })
+
+    it("key lists of text and uuid keys: quotes, backslashes, braces, commas, 'NULL' and the empty string are keys like any other", () => {
+      expect(keyOf("keyRange", "code_child")).toMatchObject({ orphans: 4, method: { kind: "key list", keys: 8 } })
+      expect(samplesOf("keyRange", "code_child")).toStrictEqual([{ code: "ab" }, { code: "null" }, { code: "spaced" }, { code: "x" }])
+      expect(keyOf("keyRange", "login")).toMatchObject({ orphans: 8, method: { kind: "key list", keys: 20 } })
+      expect(samplesOf("keyRange", "login")).toStrictEqual([
+        { account_id: "00000000-0000-0000-0000-000000000021" },
+        { account_id: "00000000-0000-0000-0000-000000000022" }
+      ])
+    })
+
+    it("a key under a non-default collation, and a parent key holding the list's quote, keep the anti-join", () => {
+      expect(keyOf("keyRange", "c_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+      expect(keyOf("keyRange", "tag_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+      expect(samplesOf("keyRange", "tag_child")).toStrictEqual([{ code: "nope" }])
     })
 
     it("three keys of one table: each one's orphans and samples, wherever in the table they lie, and the table's exact count", () => {
@@ -673,7 +721,7 @@ describe("db-harness consistency", () => {
 
     it("the anti-join (the default for small tables) finds the same orphans and samples", () => {
       expect(runs.antiJoin.code).toBe(3)
-      for (const table of ["kr_child", "dense_child", "small_child", "empty_child", "sparse_child", "wide_gap_child"]) {
+      for (const table of ["kr_child", "dense_child", "small_child", "empty_child", "sparse_child", "wide_gap_child", "code_child", "login", "c_child", "tag_child", "many_child"]) {
         expect(keyOf("antiJoin", table)?.method, table).toStrictEqual({ kind: "anti-join" })
         expect(keyOf("antiJoin", table)?.orphans, table).toBe(keyOf("keyRange", table)?.orphans)
         expect(samplesOf("antiJoin", table), table).toStrictEqual(samplesOf("keyRange", table))

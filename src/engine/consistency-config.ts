@@ -2,7 +2,7 @@
  * The consistency gate's config file (`db-harness consistency --config FILE`): logical foreign
  * keys (relations the application enforces but the schema does not declare), per-table row-count
  * tolerances, excluded tables, the statement timeout, the estimates fallback, the memory each
- * orphan check's join may take on TARGET and the smallest child checked by key range. YAML, decoded by
+ * orphan check's join may take on TARGET and the smallest child checked by the parent's keys. YAML, decoded by
  * a Schema with unknown keys refused; every problem is reported as `file:line:column: path: what`
  * (yaml-locations.ts), all at once, before any connection is made. rules/examples/consistency.yaml
  * is a documented example.
@@ -68,7 +68,7 @@ export interface ConsistencyConfig {
   readonly estimates?: boolean
   /** `work_mem` of TARGET's sessions in MB; 0 keeps the server's own. */
   readonly workMemMb?: number
-  /** Child tables estimated at fewer rows are checked by the anti-join alone, never by the parent's key range. */
+  /** Child tables estimated at fewer rows are checked by the anti-join alone, never by the parent's keys (key range or key list). */
   readonly keyRangeMinRows?: number
   readonly exclude: ReadonlyArray<string>
   readonly tolerances: ReadonlyArray<ToleranceOverride>

@@ -56,7 +56,7 @@ export interface ConsistencySettings {
   readonly samples: number
   /** Column-name patterns (besides the shipped baseline's) whose sample values are masked. */
   readonly personalNames: ReadonlyArray<string>
-  /** Child tables estimated at fewer rows are not checked by the parent's key range (consistency-orphans.ts). */
+  /** Child tables estimated at fewer rows are not checked by the parent's keys, as key range or key list (consistency-orphans.ts). */
   readonly keyRangeMinRows?: number
 }
 
