@@ -16,8 +16,11 @@
  *       every hundredth (10,000 keys missing: a bitmap of the parent's keys): 100,009 orphans;
  *   (b4) both keys, (b) and (b2), checked together: still one scan of the child;
  *   (b3) the declared key by the anti-join alone, as the gate checks any other key (composite,
- *       non-integer, a parent with many gaps): its count and sample keys, without the child's
- *       row count; its EXPLAIN plan is printed;
+ *       a big parent of text or uuid keys, a big parent with wide gaps): its count and sample
+ *       keys, without the child's row count; its EXPLAIN plan is printed;
+ *   (d) in a second database, a child of `--rows` rows with a text key onto a 100,000-row parent
+ *       (codes 'C0000001'...; 10 orphans): (d1) its `count(*)`, (d2) the gate's check by key list
+ *       (the parent's keys as an array constant, with the table's count), (d3) the anti-join alone;
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
  *       catalog reads, exact row counts of both tables on both sides (the same database twice,
  *       so SOURCE's count scans the child once more, alongside the orphan check; TARGET's count
@@ -46,6 +49,7 @@ const { values: flags } = parseArgs({ options: { rows: { type: "string", default
 const rows = Number(flags.rows)
 const runs = Number(flags.runs)
 const PARENT_ROWS = 1_000_000
+const CODE_ROWS = 100_000
 const root = fileURLToPath(new URL("../", import.meta.url))
 
 const withClient = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
@@ -97,8 +101,23 @@ try {
       await c.query(`VACUUM ANALYZE parent, parent_gappy, child`)
     })
   )
+  // (d): a text key onto a small parent, in a database of its own so that the whole gate (c) sees only the first.
+  await withClient(server.adminUrl, (c) => c.query("CREATE DATABASE bench_consistency_text"))
+  const textUrl = server.urlFor("bench_consistency_text")
+  const textLoadMs = await withClient(textUrl, (c) =>
+    timed(async () => {
+      await c.query(`CREATE TABLE code (code text PRIMARY KEY, label text NOT NULL)`)
+      await c.query(`INSERT INTO code SELECT 'C' || lpad(i::text, 7, '0'), 'code ' || i FROM generate_series(1, ${CODE_ROWS}) i`)
+      await c.query(`CREATE TABLE coded (id bigint NOT NULL, code text, amount numeric(10, 2))`)
+      await c.query(`INSERT INTO coded SELECT i, 'C' || lpad(((i % ${CODE_ROWS}) + 1)::text, 7, '0'), (i % 10000) / 100.0 FROM generate_series(1, ${rows}) i`)
+      await c.query(`UPDATE coded SET code = 'X' || id WHERE id <= 10`)
+      await c.query(`ALTER TABLE coded ADD CONSTRAINT coded_code_fkey FOREIGN KEY (code) REFERENCES code NOT VALID`)
+      await c.query(`VACUUM ANALYZE code, coded`)
+    })
+  )
   const size = await withClient(url, (c) => c.query(`SELECT pg_size_pretty(pg_table_size('child')) AS size`))
   console.log(`loaded ${rows.toLocaleString("en-US")} child rows (${String(size.rows[0]?.size)}) and ${PARENT_ROWS.toLocaleString("en-US")} parents in ${(loadMs / 1000).toFixed(1)} s`)
+  console.log(`loaded ${rows.toLocaleString("en-US")} rows with a text key onto ${CODE_ROWS.toLocaleString("en-US")} codes in ${(textLoadMs / 1000).toFixed(1)} s`)
 
   // The gate's own checks, as it plans them from the catalog: the declared key, and the same column as a logical key to a parent with gaps.
   const endpoint = await Effect.runPromise(resolveEndpoint(url, {}))
@@ -107,19 +126,23 @@ try {
   const checks = await Effect.runPromise(planOrphanChecks(null, catalog, [gappy], []))
   const declared = checks.find((c) => c.declaredIn === "target")
   const logical = checks.find((c) => c.declaredIn === "config")
-  if (declared === undefined || logical === undefined) throw new Error("the orphan checks were not planned")
+  const textCatalog = await Effect.runPromise(
+    Effect.flatMap(resolveEndpoint(textUrl, {}), (e) => readCatalog.pipe(Effect.provide(sqlClientLayer(e, "bench", 1))))
+  )
+  const [coded] = await Effect.runPromise(planOrphanChecks(null, textCatalog, [], []))
+  if (declared === undefined || logical === undefined || coded === undefined) throw new Error("the orphan checks were not planned")
   const gateSession = async (c: pg.Client) => {
     if (DEFAULT_WORK_MEM_MB > 0) await c.query(`SET work_mem = '${DEFAULT_WORK_MEM_MB}MB'`)
   }
   const gateQuery = (c: pg.Client): GateQuery => (text) =>
     Effect.tryPromise({ try: () => c.query(text).then((r) => r.rows as ReadonlyArray<Record<string, unknown>>), catch: (cause) => new HarnessError({ reason: "Internal", message: String(cause), cause }) })
   /** Checks as the gate runs them: how to tell orphans (key range or anti-join), the scans, then sample keys. */
-  const gateChecks = (c: pg.Client, checks: ReadonlyArray<OrphanCheck>) =>
+  const gateChecks = (c: pg.Client, checks: ReadonlyArray<OrphanCheck>, table = "public.child") =>
     Effect.runPromise(runOrphanChecks(checks, gateQuery(c), { jobs: 1, samples: DEFAULT_SAMPLES, personalNames: [] })).then((run) => {
       for (const result of run.results) {
         if (result.samples.length !== DEFAULT_SAMPLES) throw new Error(`expected ${DEFAULT_SAMPLES} sample keys, got ${result.samples.length}`)
       }
-      if (run.tableRows.get("public.child") !== rows) throw new Error(`the check's scan counted ${run.tableRows.get("public.child")} child rows, expected ${rows}`)
+      if (run.tableRows.get(table) !== rows) throw new Error(`the check's scan counted ${run.tableRows.get(table)} rows of ${table}, expected ${rows}`)
       return run.results
     })
   /** The anti-join alone, as the gate checks any key without a key range: the count with the orphans' stretch, then sample keys. */
@@ -142,9 +165,12 @@ try {
   const scan: Array<number> = []
   const keyScan: Array<number> = []
   const byRange: Array<number> = []
-  const byList: Array<number> = []
+  const byBitmap: Array<number> = []
   const byBoth: Array<number> = []
   const byAntiJoin: Array<number> = []
+  const textScan: Array<number> = []
+  const textByList: Array<number> = []
+  const textAntiJoin: Array<number> = []
   const gate: Array<number> = []
   const gateOrphans: Array<number> = []
   const gateCounts: Array<number> = []
@@ -152,8 +178,8 @@ try {
   for (let run = 0; run < runs; run++) {
     scan.push(await withClient(url, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY child`))))
     keyScan.push(await withClient(url, (c) => timed(() => c.query(`SELECT count(parent_id) FROM ONLY child`))))
-    const measure = <A>(times: Array<number>, f: (c: pg.Client) => Promise<A>) =>
-      withClient(url, async (c) => {
+    const measure = <A>(times: Array<number>, f: (c: pg.Client) => Promise<A>, database = url) =>
+      withClient(database, async (c) => {
         await gateSession(c)
         const started = performance.now()
         const result = await f(c)
@@ -161,14 +187,18 @@ try {
         return result
       })
     const [dense] = (await measure(byRange, (c) => gateChecks(c, [declared]))) as [OrphanResult]
-    const [withGaps] = (await measure(byList, (c) => gateChecks(c, [logical]))) as [OrphanResult]
+    const [withGaps] = (await measure(byBitmap, (c) => gateChecks(c, [logical]))) as [OrphanResult]
     const both = await measure(byBoth, (c) => gateChecks(c, [declared, logical]))
     const reference = await measure(byAntiJoin, (c) => antiJoinCheck(c, declared))
     const referenceGaps = await withClient(url, async (c) => Number((await c.query(orphanQuery(logical)))?.rows[0]?.orphans))
     if (dense.orphans !== 10 || reference !== 10) throw new Error(`expected 10 orphans, got ${dense.orphans} (key range) and ${reference} (anti-join)`)
     if (withGaps.orphans !== referenceGaps) throw new Error(`against the parent with gaps: ${withGaps.orphans} orphans by key range, ${referenceGaps} by anti-join`)
     if (both[0]?.orphans !== 10 || both[1]?.orphans !== referenceGaps) throw new Error(`both keys in one scan: ${both[0]?.orphans} and ${both[1]?.orphans} orphans`)
-    methods = `declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
+    textScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY coded`))))
+    const [textList] = (await measure(textByList, (c) => gateChecks(c, [coded], "public.coded"), textUrl)) as [OrphanResult]
+    const textReference = await measure(textAntiJoin, (c) => antiJoinCheck(c, coded), textUrl)
+    if (textList.orphans !== 10 || textReference !== 10) throw new Error(`text key: expected 10 orphans, got ${textList.orphans} (${JSON.stringify(textList.method)}) and ${textReference} (anti-join)`)
+    methods = `text key: ${JSON.stringify(textList.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
     const result = await cli(["consistency", url, url, "--json", "--evidence-dir", `${root}/.db-harness/bench-evidence`])
     if (result.code !== 3) throw new Error(`the gate exited ${result.code} (expected 3 for the 10 orphans): ${result.stderr}`)
     const report = JSON.parse(result.stdout) as { summary: { orphanRows: number; orphanChecksMs: number; rowCountsMs: number } }
@@ -177,7 +207,7 @@ try {
     gateOrphans.push(report.summary.orphanChecksMs)
     gateCounts.push(report.summary.rowCountsMs)
     console.log(
-      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byList[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms, gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
+      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
     )
   }
   const m = (values: ReadonlyArray<number>) => median(values)
@@ -186,12 +216,16 @@ try {
   console.log(`  (a) SELECT count(*) FROM ONLY child (one sequential scan)      ${m(scan).toFixed(0)} ms`)
   console.log(`  (a2) SELECT count(parent_id) FROM ONLY child (reads the key)   ${m(keyScan).toFixed(0)} ms  ${vs(keyScan)}`)
   console.log(`  (b) the gate's check of the key (parent keys 1..1M, no gaps)   ${m(byRange).toFixed(0)} ms  ${vs(byRange)}`)
-  console.log(`  (b2) the same column against a parent missing 10,000 keys       ${m(byList).toFixed(0)} ms  ${vs(byList)}`)
+  console.log(`  (b2) the same column against a parent missing 10,000 keys       ${m(byBitmap).toFixed(0)} ms  ${vs(byBitmap)}`)
   console.log(`  (b4) both keys in one scan of the child                         ${m(byBoth).toFixed(0)} ms  ${vs(byBoth)}`)
   console.log(`  (b3) the key by the anti-join alone (any other key)             ${m(byAntiJoin).toFixed(0)} ms  ${vs(byAntiJoin)}`)
   console.log(`  (c) db-harness consistency DB DB, whole process                ${m(gate).toFixed(0)} ms`)
   console.log(`      of which the orphan check phase                            ${m(gateOrphans).toFixed(0)} ms  ${vs(gateOrphans)}`)
   console.log(`      row counts: SOURCE alongside it, TARGET's parents after it ${m(gateCounts).toFixed(0)} ms`)
+  const vsText = (values: ReadonlyArray<number>) => `(${(m(values) / m(textScan)).toFixed(2)}× its scan)`
+  console.log(`  (d1) SELECT count(*) FROM ONLY coded (text key, 100,000 codes)  ${m(textScan).toFixed(0)} ms`)
+  console.log(`  (d2) the gate's check of the text key (key list, with the count) ${m(textByList).toFixed(0)} ms  ${vsText(textByList)}`)
+  console.log(`  (d3) the text key by the anti-join alone                        ${m(textAntiJoin).toFixed(0)} ms  ${vsText(textAntiJoin)}`)
 } finally {
   await server.stop()
 }
