@@ -384,6 +384,25 @@ describe("db-harness consistency", () => {
     expect(report.findings.filter((f) => f.rule === "consistency/row-count")).toStrictEqual([])
   })
 
+  it("pagila with the customer deleted, checked by key range wherever it applies: the same orphans, samples and counts as the anti-join", async () => {
+    const config = join(dir, "pagila-parent-keys.yaml")
+    writeFileSync(config, "key_range_min_rows: 0\n")
+    const [byKeys, byJoin] = await Promise.all([
+      consistency(pagila, pagilaOrphans, "--json", "--tolerance", "0.5", "--config", config),
+      consistency(pagila, pagilaOrphans, "--json", "--tolerance", "0.5")
+    ])
+    expect(byKeys.code, byKeys.stderr).toBe(3)
+    const [keys, join_] = [parse(byKeys.stdout), parse(byJoin.stdout)]
+    const methods = new Set(keys.checks.foreignKeys.map((k) => (k as { method?: { kind: string } }).method?.kind))
+    // Every pagila key is an integer onto a unique integer column, its parent's keys in a range of less than 2^23.
+    expect([...methods]).toStrictEqual(["key range"])
+    const orphans = (report: JsonReport) => report.checks.foreignKeys.map((k) => [k.table, k.name, k.orphans])
+    expect(orphans(keys)).toStrictEqual(orphans(join_))
+    const samples = (report: JsonReport) => report.findings.map((f) => [f.object.table, f.object.name, f.details?.["samples"]])
+    expect(samples(keys)).toStrictEqual(samples(join_))
+    expect(keys.checks.rowCounts).toStrictEqual(join_.checks.rowCounts)
+  })
+
   describe("row counts", () => {
     it("default tolerance (5%): 10% fewer rows and a table lost fail; 4% more rows pass; a new table is reported", async () => {
       const run = await consistency(countSource, countTarget, "--json")
