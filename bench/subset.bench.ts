@@ -7,10 +7,14 @@
  * the rows the subset selects (made on the server beforehand) and is copied by a plain
  * `propagate`. Both run as child processes (start-up, catalog reads, root counting and evidence
  * included); medians of `--runs`. Every run is checked to have copied the same rows.
+ * The same two reads as raw pipes, psql `\copy ... TO pstdout (FORMAT binary)` into psql
+ * `\copy ... FROM pstdin` (both tables at once, into tables without the foreign key): of the
+ * pre-made tables, and of the planner's SELECTs on the full source. Their ratio is what the
+ * source's scan of the whole tables costs with no db-harness in the way.
  * (2) Planning a `--tables`-table schema (bench/wide-schema.ts): `plan --json` reports the time
  * of rule resolution, WHERE checks and planning; the whole command's wall time is shown too.
  */
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -50,9 +54,11 @@ CREATE INDEX ON child (parent_id);`
 const server = await startEmbeddedPostgres()
 const work = await mkdtemp(join(tmpdir(), "dbh-bench-subset-"))
 try {
-  for (const db of ["sub_src", "sub_pre", "sub_dst"]) await sql(server.adminUrl, `CREATE DATABASE ${db}`)
-  const [src, pre, dst] = ["sub_src", "sub_pre", "sub_dst"].map((d) => server.urlFor(d)) as [string, string, string]
+  for (const db of ["sub_src", "sub_pre", "sub_dst", "sub_pipe"]) await sql(server.adminUrl, `CREATE DATABASE ${db}`)
+  const [src, pre, dst, pipeTarget] = ["sub_src", "sub_pre", "sub_dst", "sub_pipe"].map((d) => server.urlFor(d)) as [string, string, string, string]
   for (const url of [src, pre, dst]) await sql(url, SCHEMA)
+  // The pipes' target: the same tables and indexes, no foreign key (psql's COPY would check it row by row).
+  await sql(pipeTarget, SCHEMA.replace(" REFERENCES parent (id)", ""))
   process.stderr.write(`generating ${ROWS} parents and ${ROWS} children ...\n`)
   await sql(src, `INSERT INTO parent SELECT i, 'name ' || i, (i % 100000) / 100.0, timestamptz '2020-01-01' + i * interval '1 minute' FROM generate_series(1, ${ROWS}) i;
     INSERT INTO child SELECT i, 1 + (hashint8(i) & 2147483647) % ${ROWS}, 'note ' || i, i % 13 FROM generate_series(1, ${ROWS}) i; ANALYZE`)
@@ -60,8 +66,9 @@ try {
   await writeFile(rules, `version: "1.0"\nstrategy: percentage\nseed: 1\npercentage: { sample_percentage: 0.2 }\nroots: [parent]\ncascade_selection: true\nmax_cascade_depth: 1\n`)
   // The same rows, made on the server from the planner's own SELECTs, as plain tables.
   const plan = JSON.parse((await cli(["plan", src, "--subset", rules, "--json"])).stdout) as { tables: Array<{ table: string; sql: string }> }
+  const selectOf = (name: string) => plan.tables.find((t) => t.table === `public.${name}`)!.sql
   for (const name of ["parent", "child"]) {
-    const select = plan.tables.find((t) => t.table === `public.${name}`)!.sql
+    const select = selectOf(name)
     const rows = await sql(src, `SELECT count(*)::bigint AS n FROM (${select}) s`)
     process.stderr.write(`${name}: ${rows[0]!.n} rows selected\n`)
   }
@@ -73,8 +80,37 @@ try {
     const got = await sql(dst, "SELECT (SELECT count(*) FROM parent)::bigint AS p, (SELECT count(*) FROM child)::bigint AS c")
     if (got[0]!.p !== expected[0]!.p || got[0]!.c !== expected[0]!.c) throw new Error(`copied ${JSON.stringify(got[0])}, expected ${JSON.stringify(expected[0])}`)
   }
-  const times = { subset: [] as Array<number>, plain: [] as Array<number> }
+  /** Both tables at once, each `psql \copy OUT | psql \copy IN` in binary; resolves with the wall time. */
+  const pipes = async (from: string, out: (name: string) => string) => {
+    await sql(pipeTarget, "TRUNCATE child, parent; CHECKPOINT")
+    const started = performance.now()
+    await Promise.all(
+      ["parent", "child"].map(
+        (name) =>
+          new Promise<void>((resolve, reject) => {
+            const psql = ["-X", "-q", "-v", "ON_ERROR_STOP=1"]
+            const reader = spawn("psql", [...psql, from, "-c", `\\copy ${out(name)} TO pstdout (FORMAT binary)`], { stdio: ["ignore", "pipe", "inherit"] })
+            const writer = spawn("psql", [...psql, pipeTarget, "-c", `\\copy public.${name} FROM pstdin (FORMAT binary)`], { stdio: ["pipe", "ignore", "inherit"] })
+            reader.stdout.pipe(writer.stdin)
+            let exited = 0
+            const done = (code: number | null) => {
+              if (code !== 0) reject(new Error(`psql exited ${code} copying ${name}`))
+              else if (++exited === 2) resolve()
+            }
+            reader.on("exit", done)
+            writer.on("exit", done)
+          })
+      )
+    )
+    const ms = performance.now() - started
+    const got = await sql(pipeTarget, "SELECT (SELECT count(*) FROM parent)::bigint AS p, (SELECT count(*) FROM child)::bigint AS c")
+    if (got[0]!.p !== expected[0]!.p || got[0]!.c !== expected[0]!.c) throw new Error(`the pipes copied ${JSON.stringify(got[0])}, expected ${JSON.stringify(expected[0])}`)
+    return ms
+  }
+  const times = { subset: [] as Array<number>, plain: [] as Array<number>, pipePlain: [] as Array<number>, pipeSubset: [] as Array<number> }
   for (let run = 0; run < RUNS; run++) {
+    times.pipePlain.push(await pipes(pre, (name) => `public.${name}`))
+    times.pipeSubset.push(await pipes(src, (name) => `(${selectOf(name)})`))
     await sql(dst, "TRUNCATE child, parent; CHECKPOINT")
     times.plain.push((await cli(["propagate", pre, dst, "--quiet", "--evidence-dir", join(work, "ev")])).ms)
     await check()
@@ -89,6 +125,9 @@ try {
   console.log(line("plain propagate of the pre-subset tables", times.plain))
   console.log(line("propagate --subset (20% of parents + children)", times.subset))
   console.log(`ratio subset / plain: ${(median(times.subset) / median(times.plain)).toFixed(2)}x`)
+  console.log(line("psql pipes of the pre-subset tables", times.pipePlain))
+  console.log(line("psql pipes of the planner's SELECTs", times.pipeSubset))
+  console.log(`ratio of the pipes, SELECTs / pre-subset tables: ${(median(times.pipeSubset) / median(times.pipePlain)).toFixed(2)}x`)
 
   await sql(server.adminUrl, "CREATE DATABASE sub_wide")
   const wide = server.urlFor("sub_wide")
