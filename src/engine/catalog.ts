@@ -399,6 +399,14 @@ export const referencingForeignKeys = (
       .map((foreignKey) => ({ table: child, foreignKey }))
   )
 
+/** The leaf tables (those that hold rows) under a table: itself, or its partitions at any depth. */
+export const leavesOf = (catalog: Catalog, table: Table): ReadonlyArray<Table> =>
+  table.relkind === "r"
+    ? [table]
+    : catalog.tables
+        .filter((t) => t.partitionOf !== null && t.partitionOf.schema === table.schema && t.partitionOf.name === table.name)
+        .flatMap((t) => leavesOf(catalog, t))
+
 /** The tables that hold rows: ordinary tables and partitions, not partitioned parents. */
 export const leafTables = (catalog: Catalog): ReadonlyArray<Table> => catalog.tables.filter((table) => table.relkind === "r")
 

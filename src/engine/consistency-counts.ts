@@ -12,7 +12,7 @@
  * in either direction: lost rows and unexpected extra rows both block.
  */
 import * as Effect from "effect/Effect"
-import { tableKey, type Catalog, type Table } from "./catalog.ts"
+import { leavesOf, tableKey, type Catalog, type Table } from "./catalog.ts"
 import type { ToleranceOverride } from "./consistency-config.ts"
 import { isExcluded } from "./consistency-orphans.ts"
 import { isStatementTimeout } from "./consistency-sessions.ts"
@@ -63,12 +63,6 @@ export interface CountOptions {
 
 const keyOf = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`
 
-/** The tables that hold the rows of `table` in `catalog`: itself, or every partition below it. */
-const leavesOf = (catalog: Catalog, table: Table): ReadonlyArray<Table> => {
-  if (table.relkind === "r") return [table]
-  const children = catalog.tables.filter((t) => t.partitionOf !== null && t.partitionOf.schema === table.schema && t.partitionOf.name === table.name)
-  return children.flatMap((child) => leavesOf(catalog, child))
-}
 
 /** Count the given leaf tables of one side, `jobs` at a time, biggest first. */
 const countLeaves = (

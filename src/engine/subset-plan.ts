@@ -27,8 +27,8 @@
  * Fan-out caps and the row limit only shrink roots and cascaded children; parents a selected row
  * needs are always added, so limits never break a key.
  */
-import { copyableColumns, findTable, quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
-import { foreignKeyId, leavesOf, type SubsetRules } from "./subset-rules.ts"
+import { copyableColumns, findTable, leavesOf, quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
+import { foreignKeyId, type SubsetRules } from "./subset-rules.ts"
 
 export interface SubsetEdge {
   readonly id: number

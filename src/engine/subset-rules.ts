@@ -18,7 +18,7 @@ import * as SchemaIssue from "effect/SchemaIssue"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
-import { findTable, tableKey, type Catalog, type Table } from "./catalog.ts"
+import { findTable, leavesOf, tableKey, type Catalog, type Table } from "./catalog.ts"
 import { didYouMean } from "./column-names.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import { locateInYaml, parseYaml, yamlPathText } from "./yaml-locations.ts"
@@ -190,14 +190,6 @@ const seedOf = (seed: number | string | undefined): number => {
 }
 
 const qualified = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`
-
-/** The leaf tables (those that hold rows) under a table: itself, or its partitions at any depth. */
-export const leavesOf = (catalog: Catalog, table: Table): ReadonlyArray<Table> =>
-  table.relkind === "r"
-    ? [table]
-    : catalog.tables
-        .filter((t) => t.partitionOf !== null && t.partitionOf.schema === table.schema && t.partitionOf.name === table.name)
-        .flatMap((t) => leavesOf(catalog, t))
 
 /** Check a subset rule file against the source's catalog: every table and column it names exists. */
 export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effect.Effect<SubsetRules, HarnessError> => {
