@@ -31,11 +31,13 @@
  * Either is a filter in the child's scan, with no probe of a parent-sized hash table per row (on
  * a 10,000,000-row child, by key range 0.56 s with the table's row count against 1.61 s for the
  * hash anti join without it; bench/consistency.bench.ts). Being a filter, it shares the scan: a
- * plain child's checks by the parent's keys are one scan of it (`childScanQuery`), which counts
- * the table's rows on the way for the row-count check (same snapshot), so such a table is read
- * once for all of it. That scan notes no orphan positions (each would cost the condition once
- * more per row, in the run that finds nothing as in any other); the sample keys are searched
- * from the table's end instead (`SAMPLE_SEARCH_PARTS`).
+ * child's checks by the parent's keys are one scan of it, or of each of its partitions
+ * (`childScanQuery`), which counts the rows on the way for the row-count check (same snapshot),
+ * so such a table is read once for all of it (on a 10,000,000-row table in 4 partitions, one key
+ * with the partitions' counts 0.47 s, against 0.63 s for the key alone plus the four counts).
+ * That scan notes no orphan positions (each would cost the condition once more per row, in the
+ * run that finds nothing as in any other); the sample keys of a plain table are searched from
+ * its end instead (`SAMPLE_SEARCH_PARTS`).
  *
  * NULLs follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part;
  * MATCH FULL accepts an all-NULL key and counts a partly NULL one as a violation. Columns whose
@@ -43,7 +45,7 @@
  * and the check says so.
  */
 import * as Effect from "effect/Effect"
-import { findTable, quoteIdent, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
+import { findTable, leavesOf, quoteIdent, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
 import { didYouMean, matchesNamePattern, nameTokens } from "./column-names.ts"
 import type { LogicalForeignKey } from "./consistency-config.ts"
 import { badInput, HarnessError } from "./errors.ts"
@@ -80,6 +82,8 @@ export interface OrphanCheck {
   readonly condition: string | null
   /** The child is a plain table (not partitioned): a ctid locates a row in it. */
   readonly plainChild: boolean
+  /** The tables holding the child's rows on TARGET: the child itself when plain, else its partitions at any depth. */
+  readonly leaves: ReadonlyArray<{ readonly schema: string; readonly name: string }>
   /** The orphan rows themselves, for a person to look at (`SELECT c.* ...`), or null when skipped. */
   readonly listSql: string | null
   /** The child's row estimate on TARGET, to start the biggest checks first. */
@@ -201,7 +205,7 @@ type KeySpec = Pick<OrphanCheck, "name" | "declaredIn" | "schema" | "table" | "c
 const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
   const definition = keyDefinition(key.columns, key.references.schema, key.references.table, key.references.columns, key.match)
   const child = findTable(target, key.schema, key.table)
-  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, plainChild: false, listSql: null, rowEstimate: child?.rowEstimate ?? 0, parentKeys: null }
+  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, plainChild: false, leaves: [], listSql: null, rowEstimate: child?.rowEstimate ?? 0, parentKeys: null }
   if (child === undefined) return { ...base, skipped: `table ${qualified(key.schema, key.table)} is not in TARGET` }
   const childColumns = key.columns.map((name) => columnOf(child, name))
   const goneColumns = key.columns.filter((_, i) => childColumns[i] === undefined)
@@ -241,6 +245,7 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
     from,
     condition,
     plainChild: child.relkind === "r",
+    leaves: leavesOf(target, child).map((leaf) => ({ schema: leaf.schema, name: leaf.name })),
     listSql: `SELECT c.* FROM ${from} WHERE ${condition}`
   }
 }
@@ -558,13 +563,30 @@ const compareKeys = (a: ReadonlyArray<string | null>, b: ReadonlyArray<string | 
 }
 
 /**
- * One scan of a plain child table for all its checks that have a condition without a join (by
- * the parent's keys): the table's rows and each check's orphans, `count(*) FILTER (WHERE ...)`,
- * so the condition is evaluated once per row and check. The table's count is the row-count
- * check's too (same snapshot), so TARGET's count of the table is not a scan of its own.
+ * One scan of a child table for all its checks that have a condition without a join (by the
+ * parent's keys): per leaf table (the table itself, or each partition), a row with `leaf` (its
+ * index in `leaves`), its rows and each check's orphans, `count(*) FILTER (WHERE ...)`, so the
+ * condition is evaluated once per row and check. The leaves' counts are the row-count check's
+ * too (same snapshot), so TARGET's count of them is not a scan of its own.
  */
-export const childScanQuery = (from: string, conditions: ReadonlyArray<string>): string =>
-  `SELECT count(*)::text AS rows${conditions.map((condition, i) => `, count(*) FILTER (WHERE ${condition})::text AS orphans_${i}`).join("")} FROM ${from}`
+export const childScanQuery = (leaves: ReadonlyArray<{ readonly schema: string; readonly name: string }>, conditions: ReadonlyArray<string>): string =>
+  leaves
+    .map(
+      (leaf, index) =>
+        `SELECT ${index} AS leaf, count(*)::text AS rows${conditions.map((condition, i) => `, count(*) FILTER (WHERE ${condition})::text AS orphans_${i}`).join("")} FROM ONLY ${tableKey(leaf.schema, leaf.name)} c`
+    )
+    .join(" UNION ALL ")
+
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
+
+/**
+ * How many leaf partitions of a partitioned child are not among `leaves` (a foreign table as a
+ * partition is not in the catalog): when any, the child is checked as a whole instead.
+ */
+export const unknownLeavesQuery = (check: OrphanCheck): string =>
+  `SELECT count(*)::int AS unknown FROM pg_partition_tree(${literal(tableKey(check.schema, check.table))}::regclass) t ` +
+  `JOIN pg_class r ON r.oid = t.relid JOIN pg_namespace n ON n.oid = r.relnamespace WHERE t.isleaf` +
+  (check.leaves.length === 0 ? "" : ` AND (n.nspname::text, r.relname::text) NOT IN (${check.leaves.map((leaf) => `(${literal(leaf.schema)}, ${literal(leaf.name)})`).join(", ")})`)
 
 /** What the checks found, and the rows of the child tables their scans counted on the way. */
 export interface OrphanRun {
@@ -585,8 +607,8 @@ interface Decided {
 
 /**
  * Run every check on TARGET, `jobs` queries at a time. First each check's condition (the parents' keys
- * where they apply); then the scans, the biggest child tables first: one per plain child table for its
- * checks by the parent's keys (`childScanQuery`, which counts the table too), one anti-join per other check
+ * where they apply); then the scans, the biggest child tables first: one per child table for its
+ * checks by the parent's keys (`childScanQuery`, which counts its rows too), one anti-join per other check
  * (`orphanQuery`, with the orphans' first and last position); then, where there are orphans, a
  * few sample keys.
  */
@@ -679,10 +701,10 @@ export const runOrphanChecks = (
       },
       { concurrency }
     )
-    // A plain child's checks by the parent's keys share one scan; every other check is a scan of its own.
+    // A child's checks by the parent's keys share one scan; every other check is a scan of its own.
     const scans = new Map<string, Array<Decided>>()
     for (const d of decided) {
-      const shared = d.method.kind !== "anti-join" && d.check.plainChild
+      const shared = d.method.kind !== "anti-join"
       const key = shared ? `table ${qualified(d.check.schema, d.check.table)}` : `check ${d.index}`
       const group = scans.get(key)
       if (group === undefined) scans.set(key, [d])
@@ -695,15 +717,26 @@ export const runOrphanChecks = (
       (group) =>
         Effect.gen(function* () {
           const first = group[0] as Decided
-          if (first.method.kind !== "anti-join" && first.check.plainChild) {
-            const [row] = yield* query(childScanQuery(first.check.from as string, group.map((d) => d.condition))).pipe(Effect.mapError(explained(group.map((d) => d.check))))
-            tableRows.set(qualified(first.check.schema, first.check.table), Number(String(row?.["rows"] ?? 0)))
-            return yield* Effect.forEach(group, (d, i) => finish(d, Number(String(row?.[`orphans_${i}`] ?? 0)), undefined).pipe(Effect.map((result) => ({ index: d.index, result }))))
+          const shared = first.method.kind !== "anti-join"
+          const whole = shared && !first.check.plainChild ? (yield* query(unknownLeavesQuery(first.check)).pipe(Effect.mapError(explained([first.check]))))[0]?.["unknown"] !== 0 : false
+          if (shared && !whole) {
+            const leaves = first.check.leaves
+            const rows = leaves.length === 0 ? [] : yield* query(childScanQuery(leaves, group.map((d) => d.condition))).pipe(Effect.mapError(explained(group.map((d) => d.check))))
+            for (const row of rows) {
+              const leaf = leaves[Number(row["leaf"])]
+              if (leaf !== undefined) tableRows.set(qualified(leaf.schema, leaf.name), Number(String(row["rows"] ?? 0)))
+            }
+            const orphansOf = (i: number) => rows.reduce((total, row) => total + Number(String(row[`orphans_${i}`] ?? 0)), 0)
+            return yield* Effect.forEach(group, (d, i) => finish(d, orphansOf(i), undefined).pipe(Effect.map((result) => ({ index: d.index, result }))))
           }
-          const [row] = yield* query(orphanQuery(first.check, first.condition)).pipe(Effect.mapError(explained([first.check])))
-          const stretch = row?.["first"] == null || row?.["last"] == null ? undefined : { first: String(row["first"]), last: String(row["last"]) }
-          const result = yield* finish(first, Number(String(row?.["orphans"] ?? 0)), stretch)
-          return [{ index: first.index, result }]
+          // The anti-join, or a partitioned child with partitions the catalog does not show: each check on its own, over the whole child.
+          return yield* Effect.forEach(group, (d) =>
+            Effect.gen(function* () {
+              const [row] = yield* query(orphanQuery(d.check, d.condition)).pipe(Effect.mapError(explained([d.check])))
+              const stretch = row?.["first"] == null || row?.["last"] == null ? undefined : { first: String(row["first"]), last: String(row["last"]) }
+              return { index: d.index, result: yield* finish(d, Number(String(row?.["orphans"] ?? 0)), stretch) }
+            })
+          )
         }),
       { concurrency }
     )
