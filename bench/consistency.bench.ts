@@ -19,8 +19,9 @@
  *       a big parent of text or uuid keys, a big parent with wide gaps): its count and sample
  *       keys, without the child's row count; its EXPLAIN plan is printed;
  *   (d) in a second database, a child of `--rows` rows with a text key onto a 100,000-row parent
- *       (codes 'C0000001'...; 10 orphans): (d1) its `count(*)`, (d2) the gate's check by key list
- *       (the parent's keys as an array constant, with the table's count), (d3) the anti-join alone;
+ *       (codes 'C0000001'...; 10 orphans): (d1) its `count(*)`, (d2) the gate's check as it picks
+ *       it: by key list (the parent's keys as an array constant, with the table's count) from
+ *       2,500,000 rows (25 a code), else the anti-join, (d3) the anti-join alone;
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
  *       catalog reads, exact row counts of both tables on both sides (the same database twice,
  *       so SOURCE's count scans the child once more, alongside the orphan check; TARGET's count
@@ -142,7 +143,8 @@ try {
       for (const result of run.results) {
         if (result.samples.length !== DEFAULT_SAMPLES) throw new Error(`expected ${DEFAULT_SAMPLES} sample keys, got ${result.samples.length}`)
       }
-      if (run.tableRows.get(table) !== rows) throw new Error(`the check's scan counted ${run.tableRows.get(table)} rows of ${table}, expected ${rows}`)
+      // Only checks by the parent's keys share the scan that counts the table (a small --rows may leave the text key to the anti-join).
+      if (run.results.some((r) => r.method?.kind !== "anti-join") && run.tableRows.get(table) !== rows) throw new Error(`the check's scan counted ${run.tableRows.get(table)} rows of ${table}, expected ${rows}`)
       return run.results
     })
   /** The anti-join alone, as the gate checks any key without a key range: the count with the orphans' stretch, then sample keys. */
@@ -224,7 +226,7 @@ try {
   console.log(`      row counts: SOURCE alongside it, TARGET's parents after it ${m(gateCounts).toFixed(0)} ms`)
   const vsText = (values: ReadonlyArray<number>) => `(${(m(values) / m(textScan)).toFixed(2)}× its scan)`
   console.log(`  (d1) SELECT count(*) FROM ONLY coded (text key, 100,000 codes)  ${m(textScan).toFixed(0)} ms`)
-  console.log(`  (d2) the gate's check of the text key (key list, with the count) ${m(textByList).toFixed(0)} ms  ${vsText(textByList)}`)
+  console.log(`  (d2) the gate's check of the text key (as the gate picks it)    ${m(textByList).toFixed(0)} ms  ${vsText(textByList)}`)
   console.log(`  (d3) the text key by the anti-join alone                        ${m(textAntiJoin).toFixed(0)} ms  ${vsText(textAntiJoin)}`)
 } finally {
   await server.stop()

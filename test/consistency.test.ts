@@ -623,6 +623,17 @@ describe("db-harness consistency", () => {
       CREATE TABLE many_child (id int PRIMARY KEY, pid bigint);
       INSERT INTO many_child VALUES (1, 100), (2, 150), (3, 10000100);
       ALTER TABLE many_child ADD CONSTRAINT many_child_pid_fkey FOREIGN KEY (pid) REFERENCES many_parent NOT VALID;
+      -- at the default sizes: 100,000 rows onto 1,000 codes (100 a code) take a key list, onto 10,000 (10 a code) the anti-join
+      CREATE TABLE code_1k (code text PRIMARY KEY);
+      INSERT INTO code_1k SELECT 'K' || g FROM generate_series(1, 1000) g;
+      CREATE TABLE code_10k (code text PRIMARY KEY);
+      INSERT INTO code_10k SELECT 'K' || g FROM generate_series(1, 10000) g;
+      CREATE TABLE many_per_code (id int PRIMARY KEY, code text);
+      INSERT INTO many_per_code SELECT g, 'K' || (1 + g % 1001) FROM generate_series(1, 100000) g;
+      ALTER TABLE many_per_code ADD CONSTRAINT many_per_code_code_fkey FOREIGN KEY (code) REFERENCES code_1k NOT VALID;
+      CREATE TABLE few_per_code (id int PRIMARY KEY, code text);
+      INSERT INTO few_per_code SELECT g, 'K' || (1 + g % 10001) FROM generate_series(1, 100000) g;
+      ALTER TABLE few_per_code ADD CONSTRAINT few_per_code_code_fkey FOREIGN KEY (code) REFERENCES code_10k NOT VALID;
       -- a partitioned child (a partition partitioned again) with two keys, orphans in three partitions
       CREATE TABLE part_child (id int, a int REFERENCES dense_parent, b bigint REFERENCES kr_parent, at date NOT NULL) PARTITION BY RANGE (at);
       CREATE TABLE part_child_2025 PARTITION OF part_child FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
@@ -694,6 +705,19 @@ describe("db-harness consistency", () => {
         { account_id: "00000000-0000-0000-0000-000000000021" },
         { account_id: "00000000-0000-0000-0000-000000000022" }
       ])
+    })
+
+    it("at the default sizes a key list only for 25 or more child rows a parent key; the same orphans either way", () => {
+      expect(keyOf("antiJoin", "many_per_code")).toMatchObject({ method: { kind: "key list", keys: 1000 } })
+      expect(keyOf("antiJoin", "few_per_code")).toMatchObject({ method: { kind: "anti-join" } })
+      // 'K1001' and 'K10001' are the codes missing: every 1,001st and 10,001st row.
+      expect(keyOf("antiJoin", "many_per_code")?.orphans).toBe(Math.floor(100000 / 1001))
+      expect(keyOf("antiJoin", "few_per_code")?.orphans).toBe(Math.floor(100000 / 10001))
+      for (const table of ["many_per_code", "few_per_code"]) {
+        expect(keyOf("keyRange", table)?.method?.["kind"], table).toBe("key list")
+        expect(keyOf("keyRange", table)?.orphans, table).toBe(keyOf("antiJoin", table)?.orphans)
+        expect(samplesOf("keyRange", table), table).toStrictEqual(samplesOf("antiJoin", table))
+      }
     })
 
     it("a key under a non-default collation, and a parent key holding the list's quote, keep the anti-join", () => {
