@@ -87,7 +87,7 @@ export interface OrphanCheck {
   readonly leaves: ReadonlyArray<{ readonly schema: string; readonly name: string }>
   /** The orphan rows themselves, for a person to look at (`SELECT c.* ...`), or null when skipped. */
   readonly listSql: string | null
-  /** The child's row estimate on TARGET, to start the biggest checks first. */
+  /** The child's row estimate on TARGET (a partitioned child's: its partitions'), to start the biggest checks first. */
   readonly rowEstimate: number
   /** Set when the key can be checked against the parent's keys fetched beforehand (`orphanCondition`). */
   readonly parentKeys: ParentKeys | null
@@ -150,6 +150,13 @@ const comparableType = (catalog: Catalog, column: Column): string => {
 
 const columnOf = (table: Table, name: string) => table.columns.find((column) => column.name === name)
 
+/**
+ * A table's estimated rows: a partitioned table's are its partitions' (its own `reltuples` stays
+ * -1 until someone runs ANALYZE on it by hand, as autovacuum never does), 0 for never analysed.
+ */
+const rowsEstimate = (catalog: Catalog, table: Table): number =>
+  table.relkind === "r" ? Math.max(0, table.rowEstimate) : leavesOf(catalog, table).reduce((total, leaf) => total + Math.max(0, leaf.rowEstimate), 0)
+
 const integerType = (catalog: Catalog, column: Column): IntegerType | null => {
   const type = baseType(catalog, column)
   return type === "smallint" || type === "integer" || type === "bigint" ? type : null
@@ -191,7 +198,7 @@ const parentKeysOf = (catalog: Catalog, parent: Table, parentColumn: string, chi
     parentFrom: `${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)} p`,
     parentKey: `p.${quoteIdent(parentColumn)}`,
     childKey,
-    parentRowEstimate: parent.rowEstimate,
+    parentRowEstimate: rowsEstimate(catalog, parent),
     range,
     listType
   }
@@ -206,7 +213,7 @@ type KeySpec = Pick<OrphanCheck, "name" | "declaredIn" | "schema" | "table" | "c
 const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
   const definition = keyDefinition(key.columns, key.references.schema, key.references.table, key.references.columns, key.match)
   const child = findTable(target, key.schema, key.table)
-  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, plainChild: false, leaves: [], listSql: null, rowEstimate: child?.rowEstimate ?? 0, parentKeys: null }
+  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, plainChild: false, leaves: [], listSql: null, rowEstimate: child === undefined ? 0 : rowsEstimate(target, child), parentKeys: null }
   if (child === undefined) return { ...base, skipped: `table ${qualified(key.schema, key.table)} is not in TARGET` }
   const childColumns = key.columns.map((name) => columnOf(child, name))
   const goneColumns = key.columns.filter((_, i) => childColumns[i] === undefined)
