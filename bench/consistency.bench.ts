@@ -22,6 +22,10 @@
  *       (codes 'C0000001'...; 10 orphans): (d1) its `count(*)`, (d2) the gate's check as it picks
  *       it: by key list (the parent's keys as an array constant, with the table's count) from
  *       2,500,000 rows (25 a code), else the anti-join, (d3) the anti-join alone;
+ *   (e) in that database too, `events`: `--rows` rows in 4 partitions, a logical key onto
+ *       1,000,000 parents (10 orphans): (e1) `count(*)` of all, (e2) the gate's check by key range
+ *       with the partitions' counts in the same query, (e3) as the gate did before it shared the
+ *       scan: the check over the whole table, then each partition's `count(*)`;
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
  *       catalog reads, exact row counts of both tables on both sides (the same database twice,
  *       so SOURCE's count scans the child once more, alongside the orphan check; TARGET's count
@@ -40,7 +44,7 @@ import { readCatalog } from "../src/engine/catalog-reader.ts"
 import { resolveEndpoint, sqlClientLayer } from "../src/engine/connection.ts"
 import { DEFAULT_SAMPLES, DEFAULT_WORK_MEM_MB } from "../src/engine/consistency.ts"
 import type { LogicalForeignKey } from "../src/engine/consistency-config.ts"
-import { orphanQuery, planOrphanChecks, runOrphanChecks, sampleQuery, type OrphanCheck, type OrphanResult } from "../src/engine/consistency-orphans.ts"
+import { orphanCondition, orphanQuery, planOrphanChecks, runOrphanChecks, sampleQuery, type OrphanCheck, type OrphanResult } from "../src/engine/consistency-orphans.ts"
 import { HarnessError } from "../src/engine/errors.ts"
 import type { GateQuery } from "../src/engine/plugin.ts"
 import { startEmbeddedPostgres } from "../src/engine/embedded-postgres.ts"
@@ -113,7 +117,17 @@ try {
       await c.query(`INSERT INTO coded SELECT i, 'C' || lpad(((i % ${CODE_ROWS}) + 1)::text, 7, '0'), (i % 10000) / 100.0 FROM generate_series(1, ${rows}) i`)
       await c.query(`UPDATE coded SET code = 'X' || id WHERE id <= 10`)
       await c.query(`ALTER TABLE coded ADD CONSTRAINT coded_code_fkey FOREIGN KEY (code) REFERENCES code NOT VALID`)
-      await c.query(`VACUUM ANALYZE code, coded`)
+      await c.query(`CREATE TABLE event_parent (id int PRIMARY KEY)`)
+      await c.query(`INSERT INTO event_parent SELECT generate_series(1, ${PARENT_ROWS})`)
+      await c.query(`CREATE TABLE events (id bigint NOT NULL, parent_id int, amount numeric(10, 2), created_at timestamptz NOT NULL) PARTITION BY RANGE (id)`)
+      for (let part = 0; part < 4; part++) {
+        await c.query(`CREATE TABLE events_${part} PARTITION OF events FOR VALUES FROM (${(part * rows) / 4 + 1}) TO (${((part + 1) * rows) / 4 + 1})`)
+      }
+      await c.query(
+        `INSERT INTO events SELECT i, (i % ${PARENT_ROWS}) + 1, (i % 10000) / 100.0, timestamptz '2026-01-01' + i * interval '1 second' FROM generate_series(1, ${rows}) i`
+      )
+      await c.query(`UPDATE events SET parent_id = ${PARENT_ROWS} + id WHERE id <= 10`)
+      await c.query(`VACUUM ANALYZE code, coded, event_parent, events_0, events_1, events_2, events_3`)
     })
   )
   const size = await withClient(url, (c) => c.query(`SELECT pg_size_pretty(pg_table_size('child')) AS size`))
@@ -130,8 +144,34 @@ try {
   const textCatalog = await Effect.runPromise(
     Effect.flatMap(resolveEndpoint(textUrl, {}), (e) => readCatalog.pipe(Effect.provide(sqlClientLayer(e, "bench", 1))))
   )
-  const [coded] = await Effect.runPromise(planOrphanChecks(null, textCatalog, [], []))
-  if (declared === undefined || logical === undefined || coded === undefined) throw new Error("the orphan checks were not planned")
+  const eventsKey: LogicalForeignKey = { name: "events_parent", table: "events", columns: ["parent_id"], references: { table: "event_parent", columns: ["id"] } }
+  const textChecks = await Effect.runPromise(planOrphanChecks(null, textCatalog, [eventsKey], []))
+  const coded = textChecks.find((c) => c.table === "coded")
+  const events = textChecks.find((c) => c.table === "events")
+  if (declared === undefined || logical === undefined || coded === undefined || events === undefined) throw new Error("the orphan checks were not planned")
+  const partitions = [0, 1, 2, 3].map((part) => `public.events_${part}`)
+  /** The partitioned child as the gate checks it now: one query, the key range and the partitions' counts. */
+  const partitionedCheck = (c: pg.Client) =>
+    Effect.runPromise(runOrphanChecks([events], gateQuery(c), { jobs: 1, samples: DEFAULT_SAMPLES, personalNames: [] })).then((run) => {
+      const counted = partitions.reduce((total, p) => total + (run.tableRows.get(p) ?? 0), 0)
+      // With fewer child rows than the 1,000,000 parents (a small --rows) the gate takes the anti-join, which counts nothing.
+      const shared = rows >= PARENT_ROWS
+      if (run.results[0]?.orphans !== 10 || run.results[0]?.method?.kind !== (shared ? "key range" : "anti-join") || (shared && counted !== rows)) {
+        throw new Error(`partitioned: ${counted} rows counted, ${run.results[0]?.orphans} orphans by ${JSON.stringify(run.results[0]?.method)}`)
+      }
+    })
+  /** As the gate checked it before sharing the scan: the key range over the whole table, sample keys, then each partition's count. */
+  const partitionedBefore = (c: pg.Client) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const query = gateQuery(c)
+        const { condition } = yield* orphanCondition(events, query)
+        const [row] = yield* query(orphanQuery(events, condition))
+        yield* query(sampleQuery(events, DEFAULT_SAMPLES, undefined, condition))
+        for (const p of partitions) yield* query(`SELECT count(*) FROM ONLY ${p}`)
+        if (Number(row?.["orphans"]) !== 10) throw new Error(`partitioned, before: ${String(row?.["orphans"])} orphans`)
+      })
+    )
   const gateSession = async (c: pg.Client) => {
     if (DEFAULT_WORK_MEM_MB > 0) await c.query(`SET work_mem = '${DEFAULT_WORK_MEM_MB}MB'`)
   }
@@ -173,6 +213,9 @@ try {
   const textScan: Array<number> = []
   const textByList: Array<number> = []
   const textAntiJoin: Array<number> = []
+  const partScan: Array<number> = []
+  const partShared: Array<number> = []
+  const partBefore: Array<number> = []
   const gate: Array<number> = []
   const gateOrphans: Array<number> = []
   const gateCounts: Array<number> = []
@@ -199,6 +242,9 @@ try {
     textScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY coded`))))
     const [textList] = (await measure(textByList, (c) => gateChecks(c, [coded], "public.coded"), textUrl)) as [OrphanResult]
     const textReference = await measure(textAntiJoin, (c) => antiJoinCheck(c, coded), textUrl)
+    partScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM events`))))
+    await measure(partShared, partitionedCheck, textUrl)
+    await measure(partBefore, partitionedBefore, textUrl)
     if (textList.orphans !== 10 || textReference !== 10) throw new Error(`text key: expected 10 orphans, got ${textList.orphans} (${JSON.stringify(textList.method)}) and ${textReference} (anti-join)`)
     methods = `text key: ${JSON.stringify(textList.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
     const result = await cli(["consistency", url, url, "--json", "--evidence-dir", `${root}/.db-harness/bench-evidence`])
@@ -209,7 +255,7 @@ try {
     gateOrphans.push(report.summary.orphanChecksMs)
     gateCounts.push(report.summary.rowCountsMs)
     console.log(
-      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
+      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
     )
   }
   const m = (values: ReadonlyArray<number>) => median(values)
@@ -228,6 +274,10 @@ try {
   console.log(`  (d1) SELECT count(*) FROM ONLY coded (text key, 100,000 codes)  ${m(textScan).toFixed(0)} ms`)
   console.log(`  (d2) the gate's check of the text key (as the gate picks it)    ${m(textByList).toFixed(0)} ms  ${vsText(textByList)}`)
   console.log(`  (d3) the text key by the anti-join alone                        ${m(textAntiJoin).toFixed(0)} ms  ${vsText(textAntiJoin)}`)
+  const vsPart = (values: ReadonlyArray<number>) => `(${(m(values) / m(partScan)).toFixed(2)}× its scan)`
+  console.log(`  (e1) SELECT count(*) FROM events (4 partitions)                 ${m(partScan).toFixed(0)} ms`)
+  console.log(`  (e2) the gate's check with the partitions' counts, one query    ${m(partShared).toFixed(0)} ms  ${vsPart(partShared)}`)
+  console.log(`  (e3) before: the check over the whole, then 4 partition counts  ${m(partBefore).toFixed(0)} ms  ${vsPart(partBefore)}`)
 } finally {
   await server.stop()
 }

@@ -30,12 +30,12 @@
  *   uuid, integers, ...) and a child of `LIST_MIN_ROWS_PER_KEY` rows per key or more: the keys
  *   as an array constant, which the server hashes once.
  * Either is a filter in the child's scan, with no probe of a parent-sized hash table per row (on
- * a 10,000,000-row child, by key range 0.56 s with the table's row count against 1.61 s for the
+ * a 10,000,000-row child, by key range 0.52 s with the table's row count against 1.51 s for the
  * hash anti join without it; bench/consistency.bench.ts). Being a filter, it shares the scan: a
  * child's checks by the parent's keys are one scan of it, or of each of its partitions
  * (`childScanQuery`), which counts the rows on the way for the row-count check (same snapshot),
  * so such a table is read once for all of it (on a 10,000,000-row table in 4 partitions, one key
- * with the partitions' counts 0.47 s, against 0.63 s for the key alone plus the four counts).
+ * with the partitions' counts 0.74 s, against 0.93 s for the key alone plus the four counts).
  * That scan notes no orphan positions (each would cost the condition once more per row, in the
  * run that finds nothing as in any other); the sample keys of a plain table are searched from
  * its end instead (`SAMPLE_SEARCH_PARTS`).
