@@ -31,6 +31,7 @@ import type {
   Trigger,
   View
 } from "./catalog.ts"
+import { quoteLiteral } from "./catalog.ts"
 import { HarnessError } from "./errors.ts"
 
 /** Schemas PostgreSQL owns: pg_catalog, pg_toast, pg_temp_N, ... (`pg_` is reserved) and information_schema. */
@@ -663,7 +664,7 @@ export const readCatalogAt = (snapshotId: string | undefined): Effect.Effect<Cat
   const sql = yield* SqlClient.SqlClient
   const query = <A extends object>(text: string) => sql.unsafe<A>(text)
   const atSnapshot: Effect.Effect<unknown, SqlError.SqlError> =
-    snapshotId === undefined ? Effect.void : sql.unsafe(`SET TRANSACTION SNAPSHOT '${snapshotId.replaceAll("'", "''")}'`)
+    snapshotId === undefined ? Effect.void : sql.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`)
   // Deparsed text must not depend on the session: with an empty search_path every name outside
   // pg_catalog is schema-qualified (as pg_dump does), and constants such as timestamptz partition
   // bounds print the same in UTC whatever the server's TimeZone.

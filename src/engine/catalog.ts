@@ -370,6 +370,9 @@ export const decodeCatalog = (input: unknown): Effect.Effect<Catalog, HarnessErr
 /** An SQL identifier, always double-quoted, so any name (keywords, capitals, `bıgınt`) is safe. */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`
 
+/** An SQL string literal, single-quoted with quotes doubled (standard_conforming_strings, on since PostgreSQL 9.1). */
+export const quoteLiteral = (text: string): string => `'${text.replaceAll("'", "''")}'`
+
 /** The qualified, quoted name to put in SQL: `"public"."payment"`. */
 export const tableKey = (schema: string, name: string): string => `${quoteIdent(schema)}.${quoteIdent(name)}`
 

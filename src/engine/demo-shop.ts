@@ -12,6 +12,7 @@
  */
 import * as Effect from "effect/Effect"
 import type pg from "pg"
+import { quoteLiteral } from "./catalog.ts"
 import { pgClient, resolveEndpoint } from "./connection.ts"
 import { HarnessError, badInput } from "./errors.ts"
 
@@ -242,8 +243,7 @@ const PRODUCT_BLURBS = [
 // that order, and setseed, make the content reproducible. Other tables are looked up through a
 // scalar subquery or after the draws are materialized, so no plan choice can re-run a draw.
 
-const literal = (value: string) => `'${value.replaceAll("'", "''")}'`
-const textArray = (values: ReadonlyArray<string>) => `(ARRAY[${values.map(literal).join(", ")}]::text[])`
+const textArray = (values: ReadonlyArray<string>) => `(ARRAY[${values.map(quoteLiteral).join(", ")}]::text[])`
 const intArray = (values: ReadonlyArray<number>) => `(ARRAY[${values.join(", ")}]::int[])`
 /** A uniform random integer in 1..n (`random(min, max)` needs PostgreSQL 17). */
 const draw = (n: number) => `(1 + floor(random() * ${n}))::int`

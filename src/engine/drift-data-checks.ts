@@ -22,7 +22,7 @@
  * value would be at or below the column's max: inserts would then fail with duplicate keys.
  */
 import * as Effect from "effect/Effect"
-import { quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
+import { quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
 import type { HarnessError } from "./errors.ts"
 import { finding, type Finding, type Severity } from "./findings.ts"
 import { DRIFT_RULES, driftRule, driftRuleName, sortFindings, type DriftOptions } from "./schema-diff.ts"
@@ -223,7 +223,7 @@ export const applyDataChecks = (
           if (value === null) return Effect.succeed(undefined)
           const uses = (c: Column) =>
             (c.typeSchema === schema && c.typeName === name) || (c.elementType?.schema === schema && c.elementType.name === name)
-          const literal = `'${value.replaceAll("'", "''")}'`
+          const literal = quoteLiteral(value)
           const columns = target.tables
             .filter((table) => table.relkind === "r")
             .flatMap((table) => table.columns.filter(uses).map((c) => ({ table, column: c })))
@@ -243,7 +243,7 @@ export const applyDataChecks = (
           if (t === undefined || column === undefined || f.after === null || !hasColumns(t, [column]) || target.serverVersion < 160000) {
             return Effect.succeed(undefined)
           }
-          const type = `'${f.after.replaceAll("'", "''")}'`
+          const type = quoteLiteral(f.after)
           return counts(query, {
             values: `SELECT count(*) FROM ${tableKey(t.schema, t.name)} WHERE ${quoteIdent(column)} IS NOT NULL AND NOT pg_input_is_valid(${quoteIdent(column)}::text, ${type})`
           }).pipe(Effect.map(({ values = 0 }) => ({ breaking: values > 0, details: { values }, message: `${values} value(s) do not fit ${f.after}` })))

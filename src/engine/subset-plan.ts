@@ -27,7 +27,7 @@
  * Fan-out caps and the row limit only shrink roots and cascaded children; parents a selected row
  * needs are always added, so limits never break a key.
  */
-import { copyableColumns, findTable, leavesOf, quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
+import { copyableColumns, findTable, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
 import { foreignKeyId, type SubsetRules } from "./subset-rules.ts"
 
 export interface SubsetEdge {
@@ -83,7 +83,6 @@ const columnsOf = (alias: string, columns: ReadonlyArray<string>) => columns.map
 const tuple = (alias: string, columns: ReadonlyArray<string>) =>
   columns.length === 1 ? `${alias}.${quoteIdent(columns[0]!)}` : `(${columnsOf(alias, columns)})`
 const allNotNull = (alias: string, columns: ReadonlyArray<string>) => columns.map((c) => `${alias}.${quoteIdent(c)} IS NOT NULL`).join(" AND ")
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
 const isInteger = (column: Column | undefined) =>
   column !== undefined && column.typeSchema === "pg_catalog" && ["int2", "int4", "int8"].includes(column.typeName)
 
@@ -181,7 +180,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
   }
   const sampled = (table: Table, alias: string, fraction: number, columns?: ReadonlyArray<string>) =>
     `(${hashOf(table, alias, columns)} & 4294967295) < ${Math.round(fraction * 4294967296)}`
-  const until = rules.dateRange?.until === undefined ? "now()" : `${literal(rules.dateRange.until)}::timestamptz`
+  const until = rules.dateRange?.until === undefined ? "now()" : `${quoteLiteral(rules.dateRange.until)}::timestamptz`
 
   interface RootRule {
     readonly role: SubsetRole
