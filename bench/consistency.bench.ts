@@ -26,6 +26,10 @@
  *       1,000,000 parents (10 orphans): (e1) `count(*)` of all, (e2) the gate's check by key range
  *       with the partitions' counts in the same query, (e3) as the gate did before it shared the
  *       scan: the check over the whole table, then each partition's `count(*)`;
+ *   (f) in that database too, `pairs`: `--rows` rows with a two-column integer key (a, b) onto
+ *       `pair_parent`, 1..1,000 x 1..100 less every b = 7 (99,000 keys; 10 orphans): (f1) its
+ *       `count(*)`, (f2) the gate's check (a bitmap of the encoded keys, with the table's count),
+ *       (f3) the anti-join alone;
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
  *       catalog reads, exact row counts of both tables on both sides (the same database twice,
  *       so SOURCE's count scans the child once more, alongside the orphan check; TARGET's count
@@ -127,7 +131,16 @@ try {
         `INSERT INTO events SELECT i, (i % ${PARENT_ROWS}) + 1, (i % 10000) / 100.0, timestamptz '2026-01-01' + i * interval '1 second' FROM generate_series(1, ${rows}) i`
       )
       await c.query(`UPDATE events SET parent_id = ${PARENT_ROWS} + id WHERE id <= 10`)
-      await c.query(`VACUUM ANALYZE code, coded, event_parent, events_0, events_1, events_2, events_3`)
+      await c.query(`CREATE TABLE pair_parent (a int, b int, label text NOT NULL, PRIMARY KEY (a, b))`)
+      await c.query(`INSERT INTO pair_parent SELECT a, b, 'pair' FROM generate_series(1, 1000) a, generate_series(1, 100) b WHERE b <> 7`)
+      await c.query(`CREATE TABLE pairs (id bigint NOT NULL, a int, b int, amount numeric(10, 2))`)
+      // b runs over 1..100 less 7: x in 1..99, and x + 1 from 7 on.
+      await c.query(
+        `INSERT INTO pairs SELECT i, (i % 1000) + 1, CASE WHEN x >= 7 THEN x + 1 ELSE x END, (i % 10000) / 100.0 FROM (SELECT i, ((i / 1000) % 99) + 1 AS x FROM generate_series(1, ${rows}) i) s`
+      )
+      await c.query(`UPDATE pairs SET b = 7 WHERE id <= 10`)
+      await c.query(`ALTER TABLE pairs ADD CONSTRAINT pairs_a_b_fkey FOREIGN KEY (a, b) REFERENCES pair_parent NOT VALID`)
+      await c.query(`VACUUM ANALYZE code, coded, event_parent, events_0, events_1, events_2, events_3, pair_parent, pairs`)
     })
   )
   const size = await withClient(url, (c) => c.query(`SELECT pg_size_pretty(pg_table_size('child')) AS size`))
@@ -148,7 +161,8 @@ try {
   const textChecks = await Effect.runPromise(planOrphanChecks(null, textCatalog, [eventsKey], []))
   const coded = textChecks.find((c) => c.table === "coded")
   const events = textChecks.find((c) => c.table === "events")
-  if (declared === undefined || logical === undefined || coded === undefined || events === undefined) throw new Error("the orphan checks were not planned")
+  const pairs = textChecks.find((c) => c.table === "pairs")
+  if (declared === undefined || logical === undefined || coded === undefined || events === undefined || pairs === undefined) throw new Error("the orphan checks were not planned")
   const partitions = [0, 1, 2, 3].map((part) => `public.events_${part}`)
   /** The partitioned child as the gate checks it now: one query, the key range and the partitions' counts. */
   const partitionedCheck = (c: pg.Client) =>
@@ -216,6 +230,9 @@ try {
   const partScan: Array<number> = []
   const partShared: Array<number> = []
   const partBefore: Array<number> = []
+  const pairScan: Array<number> = []
+  const pairByRange: Array<number> = []
+  const pairAntiJoin: Array<number> = []
   const gate: Array<number> = []
   const gateOrphans: Array<number> = []
   const gateCounts: Array<number> = []
@@ -245,8 +262,12 @@ try {
     partScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM events`))))
     await measure(partShared, partitionedCheck, textUrl)
     await measure(partBefore, partitionedBefore, textUrl)
+    pairScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY pairs`))))
+    const [pairResult] = (await measure(pairByRange, (c) => gateChecks(c, [pairs], "public.pairs"), textUrl)) as [OrphanResult]
+    const pairReference = await measure(pairAntiJoin, (c) => antiJoinCheck(c, pairs), textUrl)
+    if (pairResult.orphans !== 10 || pairReference !== 10) throw new Error(`two-column key: expected 10 orphans, got ${pairResult.orphans} (${JSON.stringify(pairResult.method)}) and ${pairReference} (anti-join)`)
     if (textList.orphans !== 10 || textReference !== 10) throw new Error(`text key: expected 10 orphans, got ${textList.orphans} (${JSON.stringify(textList.method)}) and ${textReference} (anti-join)`)
-    methods = `text key: ${JSON.stringify(textList.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
+    methods = `text key: ${JSON.stringify(textList.method)}; two-column key: ${JSON.stringify(pairResult.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
     const result = await cli(["consistency", url, url, "--json", "--evidence-dir", `${root}/.db-harness/bench-evidence`])
     if (result.code !== 3) throw new Error(`the gate exited ${result.code} (expected 3 for the 10 orphans): ${result.stderr}`)
     const report = JSON.parse(result.stdout) as { summary: { orphanRows: number; orphanChecksMs: number; rowCountsMs: number } }
@@ -255,7 +276,7 @@ try {
     gateOrphans.push(report.summary.orphanChecksMs)
     gateCounts.push(report.summary.rowCountsMs)
     console.log(
-      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
+      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; two-column key: count(*) ${pairScan[run]?.toFixed(0)} ms, by key range ${pairByRange[run]?.toFixed(0)} ms, by anti-join ${pairAntiJoin[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
     )
   }
   const m = (values: ReadonlyArray<number>) => median(values)
@@ -278,6 +299,10 @@ try {
   console.log(`  (e1) SELECT count(*) FROM events (4 partitions)                 ${m(partScan).toFixed(0)} ms`)
   console.log(`  (e2) the gate's check with the partitions' counts, one query    ${m(partShared).toFixed(0)} ms  ${vsPart(partShared)}`)
   console.log(`  (e3) before: the check over the whole, then 4 partition counts  ${m(partBefore).toFixed(0)} ms  ${vsPart(partBefore)}`)
+  const vsPair = (values: ReadonlyArray<number>) => `(${(m(values) / m(pairScan)).toFixed(2)}× its scan)`
+  console.log(`  (f1) SELECT count(*) FROM ONLY pairs (key (a, b), 99,000 keys)   ${m(pairScan).toFixed(0)} ms`)
+  console.log(`  (f2) the gate's check of the two-column key (encoded bitmap)    ${m(pairByRange).toFixed(0)} ms  ${vsPair(pairByRange)}`)
+  console.log(`  (f3) the two-column key by the anti-join alone                  ${m(pairAntiJoin).toFixed(0)} ms  ${vsPair(pairAntiJoin)}`)
 } finally {
   await server.stop()
 }

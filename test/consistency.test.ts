@@ -644,6 +644,26 @@ describe("db-harness consistency", () => {
       SET session_replication_role = replica;
       INSERT INTO part_child VALUES (3001, 11, 1, '2025-03-01'), (3002, 0, 50, '2026-08-01'), (3003, 1, 52, '2026-02-01');
       SET session_replication_role = DEFAULT;
+      -- composite integer keys: 18 of the 20 keys of 1..5 x 1..4 (a bitmap of encoded keys), all 9 of 1..3 x 1..3
+      -- (the ranges alone), 3 keys over 2 x 10,000,000 (a list of encoded keys); MATCH FULL counts a partly NULL key
+      CREATE TABLE comp_parent (a int, b smallint, PRIMARY KEY (a, b));
+      INSERT INTO comp_parent SELECT a, b FROM generate_series(1, 5) a, generate_series(1, 4) b WHERE (a, b) NOT IN ((2, 3), (4, 1));
+      CREATE TABLE comp_child (id int PRIMARY KEY, a bigint, b int);
+      INSERT INTO comp_child VALUES (1, 1, 1), (2, 5, 4), (3, 2, 3), (4, 4, 1), (5, 0, 1), (6, 6, 1), (7, 1, 5), (8, 1, 0), (9, NULL, 99), (10, 99, NULL), (11, 2, 4);
+      ALTER TABLE comp_child ADD CONSTRAINT comp_child_a_b_fkey FOREIGN KEY (a, b) REFERENCES comp_parent NOT VALID;
+      CREATE TABLE comp_full_child (id int PRIMARY KEY, a int, b int);
+      INSERT INTO comp_full_child VALUES (1, 1, 1), (2, NULL, NULL), (3, NULL, 1), (4, 1, NULL), (5, 2, 3), (6, 9, NULL);
+      ALTER TABLE comp_full_child ADD CONSTRAINT comp_full_child_a_b_fkey FOREIGN KEY (a, b) REFERENCES comp_parent MATCH FULL NOT VALID;
+      CREATE TABLE comp_dense_parent (a int, b int, PRIMARY KEY (a, b));
+      INSERT INTO comp_dense_parent SELECT a, b FROM generate_series(1, 3) a, generate_series(1, 3) b;
+      CREATE TABLE comp_dense_child (id int PRIMARY KEY, a int, b int);
+      INSERT INTO comp_dense_child VALUES (1, 1, 1), (2, 3, 3), (3, 3, 4), (4, 0, 2), (5, NULL, 7);
+      ALTER TABLE comp_dense_child ADD CONSTRAINT comp_dense_child_a_b_fkey FOREIGN KEY (a, b) REFERENCES comp_dense_parent NOT VALID;
+      CREATE TABLE comp_wide_parent (tenant int, id bigint, PRIMARY KEY (tenant, id));
+      INSERT INTO comp_wide_parent VALUES (1, 1), (1, 10000000), (2, 5);
+      CREATE TABLE comp_wide_child (id int PRIMARY KEY, tenant int, parent_id bigint);
+      INSERT INTO comp_wide_child VALUES (1, 1, 1), (2, 1, 10000000), (3, 2, 5), (4, 2, 1), (5, 1, 5), (6, 3, 5), (7, 2, 10000000);
+      ALTER TABLE comp_wide_child ADD CONSTRAINT comp_wide_child_fkey FOREIGN KEY (tenant, parent_id) REFERENCES comp_wide_parent NOT VALID;
       -- three keys of one table over some 300 pages, checked by one scan that counts the table too; the
       -- orphans of each lie in one place: a's in the first rows, b's in the last, c's in the middle
       CREATE TABLE three_key_child (id int PRIMARY KEY, a int, b bigint, c int, pad text);
@@ -740,6 +760,39 @@ describe("db-harness consistency", () => {
       expect(keyOf("keyRange", "c_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
       expect(keyOf("keyRange", "tag_child")).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
       expect(samplesOf("keyRange", "tag_child")).toStrictEqual([{ code: "nope" }])
+    })
+
+    it("composite integer keys by their encoded key range: bitmap, ranges alone, list; MATCH SIMPLE and FULL; as the anti-join finds them", () => {
+      const expected = [
+        ["comp_child", 6, { kind: "key range", low: "(1,1)", high: "(5,4)", missingKeys: 2 }],
+        ["comp_full_child", 4, { kind: "key range", low: "(1,1)", high: "(5,4)", missingKeys: 2 }],
+        ["comp_dense_child", 2, { kind: "key range", low: "(1,1)", high: "(3,3)", missingKeys: 0 }],
+        ["comp_wide_child", 4, { kind: "key list", keys: 3 }]
+      ] as const
+      for (const [table, orphans, method] of expected) {
+        expect(keyOf("keyRange", table), table).toMatchObject({ orphans, method })
+        expect(keyOf("antiJoin", table), table).toMatchObject({ orphans, method: { kind: "anti-join" } })
+        // comp_child has 6 orphans for 5 samples, which each way may pick differently.
+        if (table !== "comp_child") expect(samplesOf("keyRange", table), table).toStrictEqual(samplesOf("antiJoin", table))
+      }
+      const compOrphans = ["0,1", "1,0", "1,5", "2,3", "4,1", "6,1"]
+      for (const run of ["keyRange", "antiJoin"] as const) {
+        const samples = (samplesOf(run, "comp_child") as ReadonlyArray<{ a: string; b: string }>).map((k) => `${k.a},${k.b}`)
+        expect(samples, run).toHaveLength(5)
+        expect(compOrphans, run).toEqual(expect.arrayContaining(samples))
+      }
+      expect(samplesOf("keyRange", "comp_wide_child")).toStrictEqual([
+        { tenant: "1", parent_id: "5" },
+        { tenant: "2", parent_id: "1" },
+        { tenant: "2", parent_id: "10000000" },
+        { tenant: "3", parent_id: "5" }
+      ])
+      expect(samplesOf("keyRange", "comp_full_child")).toStrictEqual([
+        { a: "1", b: null },
+        { a: "2", b: "3" },
+        { a: "9", b: null },
+        { a: null, b: "1" }
+      ])
     })
 
     it("three keys of one table: each one's orphans and samples, wherever in the table they lie, and the table's exact count", () => {

@@ -20,18 +20,22 @@
  * the row-count check its count(*), cost more than the two: every row then goes through the
  * aggregate.)
  *
- * A single-column key is checked against the parent's keys, fetched first at the same snapshot,
- * when the child is big enough to be worth it (`orphanCondition`):
- * - by key range, for an integer column referencing a unique integer column: the parent's min,
- *   max and count tell whether every integer of min..max is a key (count = max − min + 1); if
- *   not, a bitmap of the parent's keys over min..max (at most `MAX_BITMAP_KEYS` bits) says which
- *   are. A child key is an orphan exactly when it is outside min..max or its bit is clear;
- * - else by key list, for a parent of at most `MAX_LIST_KEYS` keys of a hashable type (text,
- *   uuid, integers, ...) and a child of `LIST_MIN_ROWS_PER_KEY` rows per key or more: the keys
- *   as an array constant, which the server hashes once.
+ * A key is checked against the parent's keys, fetched first at the same snapshot, when the child
+ * is big enough to be worth it (`orphanCondition`):
+ * - by key range, for integer columns referencing integer columns that are unique together: the
+ *   parent's min, max and count tell whether every integer of min..max is a key (count = max −
+ *   min + 1); if not, a bitmap of the parent's keys over min..max (at most `MAX_BITMAP_KEYS`
+ *   bits) says which are. A child key is an orphan exactly when it is outside min..max or its bit
+ *   is clear. A key of several columns is encoded as one integer first (its columns' offsets in
+ *   mixed radix over their ranges), and the same tests apply to that; when the range is too wide
+ *   for a bitmap, the parent's encoded keys can be a key list;
+ * - else by key list, for a single column whose parent has at most `MAX_LIST_KEYS` keys of a
+ *   hashable type (text, uuid, integers, ...) and a child of `LIST_MIN_ROWS_PER_KEY` rows per key
+ *   or more: the keys as an array constant, which the server hashes once.
  * Either is a filter in the child's scan, with no probe of a parent-sized hash table per row (on
- * a 10,000,000-row child, by key range 0.52 s with the table's row count against 1.51 s for the
- * hash anti join without it; bench/consistency.bench.ts). Being a filter, it shares the scan: a
+ * a 10,000,000-row child, by key range 0.53 s with the table's row count against 1.78 s for the
+ * hash anti join without it; with a two-column key onto 99,000 keys, 0.90 s for the encoded
+ * bitmap against 3.46 s; bench/consistency.bench.ts). Being a filter, it shares the scan: a
  * child's checks by the parent's keys are one scan of it, or of each of its partitions
  * (`childScanQuery`), which counts the rows on the way for the row-count check (same snapshot),
  * so such a table is read once for all of it (on a 10,000,000-row table in 4 partitions, one key
@@ -93,21 +97,22 @@ export interface OrphanCheck {
   readonly parentKeys: ParentKeys | null
 }
 
-/** A single-column key whose orphans a filter can tell, given the parent's keys: how to fetch and test them. */
+/** A key whose orphans a filter can tell, given the parent's keys: how to fetch and test them. */
 export interface ParentKeys {
   /** `ONLY parent` (or a partitioned parent, every partition), aliased `p`. */
   readonly parentFrom: string
-  /** `p."id"`, the parent's key column. */
-  readonly parentKey: string
-  /** `c."parent_id"`, the child's key column. */
-  readonly childKey: string
+  /** `p."id"`, the parent's key columns, in the key's order. */
+  readonly parentColumns: ReadonlyArray<string>
+  /** `c."parent_id"`, the child's key columns, paired with the parent's. */
+  readonly childColumns: ReadonlyArray<string>
   /** The parent's row estimate on TARGET: a parent bigger than its child is not worth an aggregate. */
   readonly parentRowEstimate: number
-  /** Both columns are integers and the parent's is unique alone: its key range (and bitmap) apply. */
+  /** Every column on both sides is an integer and the parent's columns are unique together: its key range (and bitmap) apply. */
   readonly range: boolean
   /**
-   * The type both keys are compared as in a key list (`text` for text and varchar, `bigint` for
-   * any integers, else the columns' common type), or null when no list applies.
+   * The type a single-column key is compared as in a key list (`text` for text and varchar,
+   * `bigint` for any integers, else the columns' common type), or null when no list applies (a
+   * composite key's list is of its encoded keys, by key range).
    */
   readonly listType: string | null
 }
@@ -162,10 +167,15 @@ const integerType = (catalog: Catalog, column: Column): IntegerType | null => {
   return type === "smallint" || type === "integer" || type === "bigint" ? type : null
 }
 
-/** The column alone is unique in the table: its primary key, a unique constraint, or a full unique index on it. */
-const uniqueAlone = (table: Table, column: string) =>
-  [table.primaryKey, ...table.uniqueConstraints].some((c) => c !== null && c.columns.length === 1 && c.columns[0] === column) ||
-  table.indexes.some((index) => index.unique && index.valid && index.predicate === null && !index.hasExpressions && index.keys.length === 1 && index.keys[0] === column)
+/**
+ * The columns are unique together in the table: its primary key, a unique constraint or a full
+ * unique index lies within them.
+ */
+const uniqueOver = (table: Table, columns: ReadonlyArray<string>) =>
+  [table.primaryKey, ...table.uniqueConstraints].some((c) => c !== null && c.columns.length > 0 && c.columns.every((column) => columns.includes(column))) ||
+  table.indexes.some(
+    (index) => index.unique && index.valid && index.predicate === null && !index.hasExpressions && index.keys.length > 0 && index.keys.every((key) => columns.includes(key))
+  )
 
 /**
  * Types a key list compares by hashing (`= ANY` over a constant array is hashed from 9 elements):
@@ -189,15 +199,24 @@ const listTypeOf = (catalog: Catalog, column: Column): string | null => {
   return LIST_TYPES.get(type) ?? null
 }
 
-const parentKeysOf = (catalog: Catalog, parent: Table, parentColumn: string, childColumn: Column, parentColumnDef: Column, childKey: string): ParentKeys | null => {
-  const range = integerType(catalog, childColumn) !== null && integerType(catalog, parentColumnDef) !== null && uniqueAlone(parent, parentColumn)
-  const childList = listTypeOf(catalog, childColumn)
-  const listType = childList !== null && childList === listTypeOf(catalog, parentColumnDef) ? childList : null
+const parentKeysOf = (
+  catalog: Catalog,
+  parent: Table,
+  parentNames: ReadonlyArray<string>,
+  childColumns: ReadonlyArray<Column>,
+  parentColumns: ReadonlyArray<Column>,
+  childKeys: ReadonlyArray<string>
+): ParentKeys | null => {
+  const integers = [...childColumns, ...parentColumns].every((column) => integerType(catalog, column) !== null)
+  const range = integers && uniqueOver(parent, parentNames)
+  const [childColumn, parentColumn] = [childColumns[0] as Column, parentColumns[0] as Column]
+  const childList = childColumns.length === 1 ? listTypeOf(catalog, childColumn) : null
+  const listType = childList !== null && childList === listTypeOf(catalog, parentColumn) ? childList : null
   if (!range && listType === null) return null
   return {
     parentFrom: `${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)} p`,
-    parentKey: `p.${quoteIdent(parentColumn)}`,
-    childKey,
+    parentColumns: parentNames.map((name) => `p.${quoteIdent(name)}`),
+    childColumns: childKeys,
     parentRowEstimate: rowsEstimate(catalog, parent),
     range,
     listType
@@ -241,8 +260,8 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
       : `${allSet} AND ${notExists}`
   const from = `${child.relkind === "r" ? "ONLY " : ""}${tableKey(child.schema, child.name)} c`
   const parentKeys: ParentKeys | null =
-    parent !== undefined && !parentMissing && !comparedAsText && childColumns.length === 1
-      ? parentKeysOf(target, parent, key.references.columns[0] as string, childColumns[0] as Column, parentColumns[0] as Column, c[0] as string)
+    parent !== undefined && !parentMissing && !comparedAsText
+      ? parentKeysOf(target, parent, key.references.columns, childColumns as ReadonlyArray<Column>, parentColumns as ReadonlyArray<Column>, c)
       : null
   return {
     ...base,
@@ -422,37 +441,84 @@ const bitsSet = (hex: string) => {
 type Decision = { readonly condition: string | null; readonly method: OrphanMethod }
 
 /**
- * By the parent's key range: one aggregate over the parent's key column; when every integer of
- * min..max is a key, the child's key is tested against min..max alone; when some are missing and
- * the range is at most `MAX_BITMAP_KEYS` wide, the parent's keys come as a bitmap (one bit per
- * integer of the range, built on the server) and a key inside the range is an orphan when its bit
- * is clear. Null when neither applies.
+ * The key's match type around a condition `orphan` that holds for an orphan whose columns are all
+ * set. A single column needs nothing: every condition by the parent's keys is NULL (no orphan) for
+ * a NULL key. Over several columns, MATCH SIMPLE skips a key with any NULL part; MATCH FULL
+ * accepts an all-NULL key and counts a partly NULL one.
  */
-const byKeyRange = (keys: ParentKeys, query: GateQuery): Effect.Effect<Decision | null, HarnessError> =>
+const matching = (columns: ReadonlyArray<string>, match: "simple" | "full", orphan: string): string => {
+  if (columns.length === 1) return `(${orphan})`
+  if (match === "simple") return `${columns.map((column) => `${column} IS NOT NULL`).join(" AND ")} AND (${orphan})`
+  return `(${columns.map((column) => `${column} IS NOT NULL`).join(" OR ")}) AND (${columns.map((column) => `${column} IS NULL`).join(" OR ")} OR (${orphan}))`
+}
+
+/** The widest encoded key (product of the columns' ranges) a composite key list holds: bigint arithmetic with room to spare. */
+const MAX_ENCODED_KEYS = 2n ** 62n
+
+/**
+ * By the parent's key range: one aggregate over the parent's key columns (each one's min and max,
+ * and the count of complete keys). A key of several columns is encoded as one number, its columns'
+ * offsets from their minimums in mixed radix (the first column most significant), so the same
+ * tests apply to it: when every code of the range is a key (count = product of the ranges), a
+ * child key is an orphan exactly when a column is outside its range; when some are missing and
+ * the range is at most `MAX_BITMAP_KEYS` wide, the parent's keys come as a bitmap (one bit per
+ * code, built on the server) and a key inside the range is an orphan when its bit is clear; else,
+ * for a composite key when `listAllowed` and the parent has at most `MAX_LIST_KEYS` keys, the
+ * parent's codes as a key list. Null when none applies.
+ */
+const byKeyRange = (keys: ParentKeys, match: "simple" | "full", listAllowed: boolean, query: GateQuery): Effect.Effect<Decision | null, HarnessError> =>
   Effect.gen(function* () {
-    const [row] = yield* query(`SELECT min(${keys.parentKey})::text AS low, max(${keys.parentKey})::text AS high, count(${keys.parentKey})::text AS keys FROM ${keys.parentFrom}`)
-    const [low, high, count] = [row?.["low"], row?.["high"], row?.["keys"]].map((v) => (typeof v === "string" && INTEGER.test(v) ? BigInt(v) : null))
-    if (low == null || high == null || count == null || count === 0n) return null
-    const span = high - low + 1n
-    const missing = span - count
-    if (missing < 0n || (missing > 0n && span > BigInt(MAX_BITMAP_KEYS))) return null
-    const key = keys.childKey
-    const outside = `${key} < '${low}'::bigint OR ${key} > '${high}'::bigint`
-    const method = { kind: "key range", low: String(low), high: String(high), missingKeys: Number(missing) } as const
-    if (missing === 0n) return { condition: `${key} IS NOT NULL AND (${outside})`, method }
-    // Bit k of the bitmap (byte k >> 3, bit k & 7 from the lowest, as get_bit reads it) is set when low + k is a key.
-    const offset = `(${keys.parentKey}::bigint - '${low}'::bigint)`
-    const [bitmap] = yield* query(
-      `SELECT string_agg(lpad(to_hex(coalesce(b.v, 0)), 2, '0'), '' ORDER BY n.i) AS hex FROM generate_series(0, ${(span + 7n) / 8n - 1n}) n(i) ` +
-        `LEFT JOIN (SELECT (${offset} >> 3)::int AS i, bit_or(1 << (${offset} & 7)::int) AS v FROM ${keys.parentFrom} WHERE ${keys.parentKey} IS NOT NULL GROUP BY 1) b ON b.i = n.i`
+    const parent = keys.parentColumns
+    const complete = parent.map((column) => `${column} IS NOT NULL`).join(" AND ")
+    const [row] = yield* query(
+      `SELECT ${parent.map((column, i) => `min(${column})::text AS low_${i}, max(${column})::text AS high_${i}`).join(", ")}, count(*)::text AS keys FROM ${keys.parentFrom} WHERE ${complete}`
     )
-    const hex = String(bitmap?.["hex"] ?? "")
-    // The bitmap must hold exactly the keys counted: anything else, and the next way decides.
-    if (!HEX.test(hex) || BigInt(bitsSet(hex)) !== count) return null
-    return {
+    const bound = (name: string) => {
+      const value = row?.[name]
+      return typeof value === "string" && INTEGER.test(value) ? BigInt(value) : null
+    }
+    const lows = parent.map((_, i) => bound(`low_${i}`))
+    const highs = parent.map((_, i) => bound(`high_${i}`))
+    const count = bound("keys")
+    if (count === null || count === 0n || lows.some((v) => v === null) || highs.some((v) => v === null)) return null
+    const low = lows as ReadonlyArray<bigint>
+    const high = highs as ReadonlyArray<bigint>
+    const spans = low.map((l, i) => (high[i] as bigint) - l + 1n)
+    const span = spans.reduce((product, s) => product * s, 1n)
+    const missing = span - count
+    if (missing < 0n || span > MAX_ENCODED_KEYS) return null
+    // Column i's stride: the product of the later columns' ranges (the last column's is 1).
+    const strides = spans.map((_, i) => spans.slice(i + 1).reduce((product, s) => product * s, 1n))
+    const code = (columns: ReadonlyArray<string>) =>
+      columns.map((column, i) => `(${column}::bigint - '${low[i]}'::bigint)${strides[i] === 1n ? "" : ` * '${strides[i]}'::bigint`}`).join(" + ")
+    const child = keys.childColumns
+    const outside = child.map((column, i) => `${column} < '${low[i]}'::bigint OR ${column} > '${high[i]}'::bigint`).join(" OR ")
+    const tuple = (values: ReadonlyArray<bigint>) => (values.length === 1 ? String(values[0]) : `(${values.join(",")})`)
+    const method = { kind: "key range", low: tuple(low), high: tuple(high), missingKeys: Number(missing) } as const
+    if (missing === 0n) return { condition: matching(child, match, outside), method }
+    if (span <= BigInt(MAX_BITMAP_KEYS)) {
+      // Bit k of the bitmap (byte k >> 3, bit k & 7 from the lowest, as get_bit reads it) is set when the key of code k is a parent's.
+      const offset = `(${code(parent)})`
+      const [bitmap] = yield* query(
+        `SELECT string_agg(lpad(to_hex(coalesce(b.v, 0)), 2, '0'), '' ORDER BY n.i) AS hex FROM generate_series(0, ${(span + 7n) / 8n - 1n}) n(i) ` +
+          `LEFT JOIN (SELECT (${offset} >> 3)::int AS i, bit_or(1 << (${offset} & 7)::int) AS v FROM ${keys.parentFrom} WHERE ${complete} GROUP BY 1) b ON b.i = n.i`
+      )
+      const hex = String(bitmap?.["hex"] ?? "")
+      // The bitmap must hold exactly the keys counted: anything else, and the next way decides.
+      if (!HEX.test(hex) || BigInt(bitsSet(hex)) !== count) return null
       // CASE, not OR: get_bit must only see keys inside the range.
-      condition: `${key} IS NOT NULL AND CASE WHEN ${outside} THEN true ELSE get_bit(decode('${hex}', 'hex'), (${key} - '${low}'::bigint)::int4) = 0 END`,
-      method
+      return { condition: matching(child, match, `CASE WHEN ${outside} THEN true ELSE get_bit(decode('${hex}', 'hex'), (${code(child)})::int4) = 0 END`), method }
+    }
+    // A single column's list is byKeyList's, of the keys themselves.
+    if (child.length === 1 || !listAllowed || count > BigInt(MAX_LIST_KEYS)) return null
+    const [listed] = yield* query(
+      `SELECT count(*)::text AS keys, array_agg(s.k)::text AS list FROM (SELECT ${code(parent)} AS k FROM ${keys.parentFrom} WHERE ${complete} LIMIT ${MAX_LIST_KEYS + 1}) s`
+    )
+    const list = listed?.["list"]
+    if (String(listed?.["keys"]) !== String(count) || typeof list !== "string" || !/^\{[-\d,]*\}$/.test(list)) return null
+    return {
+      condition: matching(child, match, `CASE WHEN ${outside} THEN true ELSE NOT ((${code(child)}) = ANY ('${list}'::bigint[])) END`),
+      method: { kind: "key list", keys: Number(count) }
     }
   })
 
@@ -464,15 +530,17 @@ const byKeyRange = (keys: ParentKeys, query: GateQuery): Effect.Effect<Decision 
  */
 const byKeyList = (keys: ParentKeys, type: string, query: GateQuery): Effect.Effect<Decision | null, HarnessError> =>
   Effect.gen(function* () {
+    const [parentKey, childKey] = [keys.parentColumns[0] as string, keys.childColumns[0] as string]
     const [row] = yield* query(
       `SELECT current_setting('server_version_num')::int >= 150000 AS hashed, count(*)::text AS keys, coalesce(array_agg(s.k), '{}')::text AS list ` +
-        `FROM (SELECT ${keys.parentKey}::${type} AS k FROM ${keys.parentFrom} WHERE ${keys.parentKey} IS NOT NULL LIMIT ${MAX_LIST_KEYS + 1}) s`
+        `FROM (SELECT ${parentKey}::${type} AS k FROM ${keys.parentFrom} WHERE ${parentKey} IS NOT NULL LIMIT ${MAX_LIST_KEYS + 1}) s`
     )
     const count = Number(String(row?.["keys"] ?? ""))
     const list = row?.["list"]
     if (row?.["hashed"] !== true || !Number.isInteger(count) || count > MAX_LIST_KEYS || typeof list !== "string" || list.includes(LIST_QUOTE)) return null
     return {
-      condition: `${keys.childKey} IS NOT NULL AND NOT (${keys.childKey}::${type} = ANY (${LIST_QUOTE}${list}${LIST_QUOTE}::${type}[]))`,
+      // IS NOT NULL: against an empty list, NOT (NULL = ANY ('{}')) is true.
+      condition: `${childKey} IS NOT NULL AND NOT (${childKey}::${type} = ANY (${LIST_QUOTE}${list}${LIST_QUOTE}::${type}[]))`,
       method: { kind: "key list", keys: count }
     }
   })
@@ -497,9 +565,9 @@ export const orphanCondition = (
     // 0 asks for the parent's keys wherever they apply, whatever the sizes (tests use it on small tables).
     const anySize = keyRangeMinRows === 0
     if (!anySize && (check.rowEstimate < keyRangeMinRows || check.rowEstimate < keys.parentRowEstimate)) return antiJoin
-    const byRange = keys.range ? yield* byKeyRange(keys, query) : null
-    if (byRange !== null) return byRange
     const listPays = keys.parentRowEstimate <= MAX_LIST_KEYS && check.rowEstimate >= LIST_MIN_ROWS_PER_KEY * Math.max(1, keys.parentRowEstimate)
+    const byRange = keys.range ? yield* byKeyRange(keys, check.match, anySize || listPays, query) : null
+    if (byRange !== null) return byRange
     const byList = keys.listType !== null && (anySize || listPays) ? yield* byKeyList(keys, keys.listType, query) : null
     return byList ?? antiJoin
   })
