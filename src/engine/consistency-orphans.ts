@@ -511,11 +511,13 @@ const byKeyRange = (keys: ParentKeys, match: "simple" | "full", listAllowed: boo
     }
     // A single column's list is byKeyList's, of the keys themselves.
     if (child.length === 1 || !listAllowed || count > BigInt(MAX_LIST_KEYS)) return null
+    // Hashed only by PostgreSQL 15 and later, as byKeyList's.
     const [listed] = yield* query(
-      `SELECT count(*)::text AS keys, array_agg(s.k)::text AS list FROM (SELECT ${code(parent)} AS k FROM ${keys.parentFrom} WHERE ${complete} LIMIT ${MAX_LIST_KEYS + 1}) s`
+      `SELECT current_setting('server_version_num')::int >= 150000 AS hashed, count(*)::text AS keys, array_agg(s.k)::text AS list ` +
+        `FROM (SELECT ${code(parent)} AS k FROM ${keys.parentFrom} WHERE ${complete} LIMIT ${MAX_LIST_KEYS + 1}) s`
     )
     const list = listed?.["list"]
-    if (String(listed?.["keys"]) !== String(count) || typeof list !== "string" || !/^\{[-\d,]*\}$/.test(list)) return null
+    if (listed?.["hashed"] !== true || String(listed?.["keys"]) !== String(count) || typeof list !== "string" || !/^\{[-\d,]*\}$/.test(list)) return null
     return {
       condition: matching(child, match, `CASE WHEN ${outside} THEN true ELSE NOT ((${code(child)}) = ANY ('${list}'::bigint[])) END`),
       method: { kind: "key list", keys: Number(count) }
