@@ -33,9 +33,9 @@
  *   hashable type (text, uuid, integers, ...) and a child of `LIST_MIN_ROWS_PER_KEY` rows per key
  *   or more: the keys as an array constant, which the server hashes once.
  * Either is a filter in the child's scan, with no probe of a parent-sized hash table per row (on
- * a 10,000,000-row child, by key range 0.53 s with the table's row count against 1.78 s for the
- * hash anti join without it; with a two-column key onto 99,000 keys, 0.90 s for the encoded
- * bitmap against 3.46 s; bench/consistency.bench.ts). Being a filter, it shares the scan: a
+ * a 10,000,000-row child, by key range 0.53 s with the table's row count against 1.67 s for the
+ * hash anti join without it; with a two-column key onto 99,000 keys, 0.76 s for the encoded
+ * bitmap against 1.2 s (hash) to 3.2 s (merge) for the anti-join; bench/consistency.bench.ts). Being a filter, it shares the scan: a
  * child's checks by the parent's keys are one scan of it, or of each of its partitions
  * (`childScanQuery`), which counts the rows on the way for the row-count check (same snapshot),
  * so such a table is read once for all of it (on a 10,000,000-row table in 4 partitions, one key
