@@ -664,6 +664,15 @@ describe("db-harness consistency", () => {
       CREATE TABLE comp_wide_child (id int PRIMARY KEY, tenant int, parent_id bigint);
       INSERT INTO comp_wide_child VALUES (1, 1, 1), (2, 1, 10000000), (3, 2, 5), (4, 2, 1), (5, 1, 5), (6, 3, 5), (7, 2, 10000000);
       ALTER TABLE comp_wide_child ADD CONSTRAINT comp_wide_child_fkey FOREIGN KEY (tenant, parent_id) REFERENCES comp_wide_parent NOT VALID;
+      -- a partitioned child with a two-column key: orphans (2, 3) in both partitions, (6, 2) in the second
+      CREATE TABLE comp_part_child (id int, a int, b int, FOREIGN KEY (a, b) REFERENCES comp_parent) PARTITION BY RANGE (id);
+      CREATE TABLE comp_part_child_1 PARTITION OF comp_part_child FOR VALUES FROM (1) TO (100);
+      CREATE TABLE comp_part_child_2 PARTITION OF comp_part_child FOR VALUES FROM (100) TO (200);
+      INSERT INTO comp_part_child SELECT g, 1 + g % 5, 2 FROM generate_series(1, 199) g;
+      SET session_replication_role = replica;
+      UPDATE comp_part_child SET b = 3 WHERE id IN (6, 151);
+      UPDATE comp_part_child SET a = 6 WHERE id = 120;
+      SET session_replication_role = DEFAULT;
       -- three keys of one table over some 300 pages, checked by one scan that counts the table too; the
       -- orphans of each lie in one place: a's in the first rows, b's in the last, c's in the middle
       CREATE TABLE three_key_child (id int PRIMARY KEY, a int, b bigint, c int, pad text);
@@ -762,12 +771,13 @@ describe("db-harness consistency", () => {
       expect(samplesOf("keyRange", "tag_child")).toStrictEqual([{ code: "nope" }])
     })
 
-    it("composite integer keys by their encoded key range: bitmap, ranges alone, list; MATCH SIMPLE and FULL; as the anti-join finds them", () => {
+    it("composite integer keys by their encoded key range: bitmap, ranges alone, list; MATCH SIMPLE and FULL; partitioned; as the anti-join finds them", () => {
       const expected = [
         ["comp_child", 6, { kind: "key range", low: "(1,1)", high: "(5,4)", missingKeys: 2 }],
         ["comp_full_child", 4, { kind: "key range", low: "(1,1)", high: "(5,4)", missingKeys: 2 }],
         ["comp_dense_child", 2, { kind: "key range", low: "(1,1)", high: "(3,3)", missingKeys: 0 }],
-        ["comp_wide_child", 4, { kind: "key list", keys: 3 }]
+        ["comp_wide_child", 4, { kind: "key list", keys: 3 }],
+        ["comp_part_child", 3, { kind: "key range", low: "(1,1)", high: "(5,4)", missingKeys: 2 }]
       ] as const
       for (const [table, orphans, method] of expected) {
         expect(keyOf("keyRange", table), table).toMatchObject({ orphans, method })
@@ -787,6 +797,19 @@ describe("db-harness consistency", () => {
         { tenant: "2", parent_id: "10000000" },
         { tenant: "3", parent_id: "5" }
       ])
+      expect(samplesOf("keyRange", "comp_part_child")).toStrictEqual([
+        { a: "2", b: "3" },
+        { a: "6", b: "2" }
+      ])
+      // The partitions' counts come from the shared scan by key range, and equal the counts' own.
+      const partCounts = (run: "keyRange" | "antiJoin") =>
+        runs[run].report.checks.rowCounts.filter((r) => r.table.startsWith("public.comp_part_child")).map((r) => [r.table, r.target, r.targetMethod])
+      expect(partCounts("keyRange")).toStrictEqual([
+        ["public.comp_part_child", 199, "exact"],
+        ["public.comp_part_child_1", 99, "exact"],
+        ["public.comp_part_child_2", 100, "exact"]
+      ])
+      expect(partCounts("keyRange")).toStrictEqual(partCounts("antiJoin"))
       expect(samplesOf("keyRange", "comp_full_child")).toStrictEqual([
         { a: "1", b: null },
         { a: "2", b: "3" },
