@@ -29,7 +29,7 @@
  *   (f) in that database too, `pairs`: `--rows` rows with a two-column integer key (a, b) onto
  *       `pair_parent`, 1..1,000 x 1..100 less every b = 7 (99,000 keys; 10 orphans): (f1) its
  *       `count(*)`, (f2) the gate's check (a bitmap of the encoded keys, with the table's count),
- *       (f3) the anti-join alone;
+ *       (f3) the anti-join alone (its plan is printed: hashed or merged, as the statistics fall);
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
  *       catalog reads, exact row counts of both tables on both sides (the same database twice,
  *       so SOURCE's count scans the child once more, alongside the orphan check; TARGET's count
@@ -217,6 +217,12 @@ try {
     return c.query(`EXPLAIN ${orphanQuery(declared)}`)
   })
   console.log(`plan of the anti-join for the declared key:\n${plan.rows.map((r) => `  ${String(r["QUERY PLAN"])}`).join("\n")}`)
+  // The two-column key's anti-join is hashed or merged (the child sorted) depending on the statistics: 1 s or 3 s.
+  const pairPlan = await withClient(textUrl, async (c) => {
+    await gateSession(c)
+    return c.query(`EXPLAIN ${orphanQuery(pairs)}`)
+  })
+  console.log(`plan of the anti-join for the two-column key:\n${pairPlan.rows.map((r) => `  ${String(r["QUERY PLAN"])}`).join("\n")}`)
 
   const scan: Array<number> = []
   const keyScan: Array<number> = []
