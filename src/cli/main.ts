@@ -25,14 +25,28 @@ const app = Command.make("db-harness").pipe(
 
 const colour = process.stderr.isTTY === true && !("NO_COLOR" in process.env) && process.env["TERM"] !== "dumb"
 
+/**
+ * A writer to stdout or stderr that outlives its reader: when the reader goes away
+ * (`db-harness plan ... | head`), the rest of that output is dropped and the command still
+ * finishes (its evidence, its audit record, its exit code) instead of dying of an EPIPE.
+ */
+const writerTo = (stream: NodeJS.WriteStream) => {
+  let closed = false
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE" && !closed) throw error
+    closed = true
+  })
+  return (text: string) => void (closed || stream.write(text))
+}
+
 const cliEnvironment = Layer.succeed(CliEnvironment, {
   env: process.env,
   cwd: process.cwd(),
   stdoutIsTTY: process.stdout.isTTY === true,
   stderrIsTTY: process.stderr.isTTY === true,
   colour,
-  writeStdout: (text) => void process.stdout.write(text),
-  writeStderr: (text) => void process.stderr.write(text),
+  writeStdout: writerTo(process.stdout),
+  writeStderr: writerTo(process.stderr),
   columns: () => process.stderr.columns ?? 100
 })
 
