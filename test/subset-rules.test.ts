@@ -3,12 +3,14 @@
  * key, exit 1, and the target untouched. And `plan`: SQL, estimates, exact counts and order,
  * with nothing written to the source (which is made read-only for the test).
  */
+import { spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { adminUrl, freshDatabase, runSql } from "./support/database.ts"
-import { runCli } from "./support/cli.ts"
+import { projectRoot, runCli } from "./support/cli.ts"
+import { tidBelowFraction } from "../src/engine/subset-source.ts"
 import { digest } from "./fixtures/subset/checks.ts"
 
 const SCHEMA = readFileSync(new URL("./fixtures/subset/graph.sql", import.meta.url), "utf8")
@@ -82,6 +84,7 @@ describe("plan", () => {
     const rules = rulesFile(`${HEAD}seed: 8\nroots: [orders, employee]\ncritical_tables: [status]\ncascade_selection: true\nmax_cascade_depth: 1\n`)
     const tables = ["orders", "order_line", "customer", "employee", "status", "region"]
     const before = await Promise.all(tables.map((t) => digest(source, t)))
+    await runSql(source, "ANALYZE")
     const [{ n: relations }] = await runSql(source, "SELECT count(*)::int AS n FROM pg_class")
     // A read-only source: any write plan attempted would fail the command.
     const name = new URL(source).pathname.slice(1)
@@ -99,7 +102,11 @@ describe("plan", () => {
     const orders = plan.tables.find((t: { table: string }) => t.table === "public.orders")
     expect(orders.role).toBe("root")
     expect(orders.sql).toMatch(/^SELECT .* FROM ONLY "public"\."orders" x WHERE .*hashint8extended\(x."id"::bigint, 8\)/)
-    expect(orders.estimatedRows).toBeGreaterThan(0)
+    // Estimates follow the fraction (PostgreSQL alone takes the hash test for a third of the rows):
+    // the sampled roots, and order_line, cascaded from them through its key.
+    expect(Math.abs(orders.estimatedRows - orders.rows) / orders.rows).toBeLessThan(0.1)
+    const lines = plan.tables.find((t: { table: string }) => t.table === "public.order_line")
+    expect(Math.abs(lines.estimatedRows - lines.rows) / lines.rows).toBeLessThan(0.1)
     // The exact count is what the SELECT returns, run here independently.
     const [{ n: exact }] = await runSql(source, `SELECT count(*)::int AS n FROM (${orders.sql}) s`)
     expect(orders.rows).toBe(exact)
@@ -119,4 +126,42 @@ describe("plan", () => {
     expect(text.stdout).toContain("Subset plan (nothing written)")
     expect(text.stdout).toContain('-- public.orders (root)')
   })
+
+  it("finishes its run when the reader of its output goes away early (`plan ... | head`)", async () => {
+    const rules = rulesFile(`${HEAD}roots: [orders]\n`)
+    const child = spawn(process.execPath, ["src/cli/main.ts", "plan", source, "--subset", rules], { cwd: projectRoot, env: { ...process.env, NO_COLOR: "1" } })
+    // Closed before the command writes anything: every write it makes meets a closed pipe.
+    child.stdout.destroy()
+    let stderr = ""
+    child.stderr.on("data", (chunk) => (stderr += chunk))
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve))
+    expect(stderr).not.toContain("EPIPE")
+    expect(code, stderr).toBe(0)
+  })
+
+  for (const analyzed of [false, true]) {
+    it(`writes the TID range PostgreSQL estimates at a sample's fraction (${analyzed ? "an analyzed" : "a never analyzed"} table)`, async () => {
+      const db = await freshDatabase("sr_tid")
+      await runSql(db, "CREATE TABLE t (id int, pad text); INSERT INTO t SELECT i, repeat('x', 40) FROM generate_series(1, 20000) i; CREATE TABLE one (id int); INSERT INTO one SELECT generate_series(1, 50)")
+      if (analyzed) await runSql(db, "ANALYZE")
+      for (const table of ["t", "one"]) {
+        const [size] = await runSql<{ blocks: number; relpages: number; reltuples: number }>(
+          db,
+          `SELECT pg_relation_size(oid)::int / current_setting('block_size')::int AS blocks, relpages, reltuples FROM pg_class WHERE relname = '${table}'`
+        )
+        const rowsOf = async (where: string) => {
+          const [row] = await runSql<{ "QUERY PLAN": Array<{ Plan: { "Plan Rows": number } }> }>(db, `EXPLAIN (FORMAT JSON) SELECT * FROM ONLY ${table} x${where}`)
+          return row!["QUERY PLAN"][0]!.Plan["Plan Rows"]
+        }
+        const all = await rowsOf("")
+        for (const fraction of [0.01, 0.2, 0.5, 0.9]) {
+          const tid = tidBelowFraction(size!.blocks, size!.relpages, size!.reltuples, fraction)
+          const estimate = await rowsOf(` WHERE x.ctid < '${tid}'::tid`)
+          // Never analyzed: whole blocks of at least ten (the planner's own guess of a small table's size).
+          const slack = analyzed ? 1 : all / (Math.max(10, size!.blocks) - 0.5) / 2 + 1
+          expect(Math.abs(estimate - fraction * all), `${table} at ${fraction}: ${tid}`).toBeLessThanOrEqual(slack)
+        }
+      }
+    })
+  }
 })

@@ -108,6 +108,8 @@ export interface SourceFilter {
   ) => Effect.Effect<{
     /** Full `SELECT <the plan's copied columns, in order> ...` by table label (`schema.table`). */
     readonly selects: ReadonlyMap<string, string>
+    /** The rows each SELECT is expected to return, by label (else the table's own estimate is shown). */
+    readonly estimatedRows?: ReadonlyMap<string, number>
     /**
      * What the evidence needs from the source besides the copy itself. It runs at the snapshot on
      * a session of its own while the tables load, so it does not hold back the first row (in a
@@ -348,7 +350,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
             })
           )
       const plan = yield* planPropagation(sourceCatalog, targetCatalog, {
-        ...(filter === undefined ? {} : { sourceSelects: filter.selects }),
+        ...(filter === undefined ? {} : { sourceSelects: filter.selects, ...(filter.estimatedRows === undefined ? {} : { sourceEstimates: filter.estimatedRows }) }),
         include: options.include,
         exclude: options.exclude,
         stages: [...options.stages, ...made.map((m) => m.stage)],

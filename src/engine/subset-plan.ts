@@ -107,7 +107,18 @@ interface Cte {
 const or = (terms: ReadonlyArray<Term>, alias: string) =>
   terms.length === 0 ? "false" : terms.length === 1 ? terms[0]!.sql(alias) : terms.map((t) => `(${t.sql(alias)})`).join(" OR ")
 
-export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => {
+export interface SubsetPlanOptions {
+  /**
+   * For estimates only: each keyed-hash sample becomes `ctid < '<this TID>'`, a TID range over
+   * the same fraction of the filtered table's blocks. PostgreSQL takes any hash test for a third
+   * of the rows, but estimates a TID range from the table's size, so EXPLAIN of these SELECTs
+   * (not the real ones) gives the rows a subset copies, through every join that follows a
+   * sample. The SELECTs then pick other rows: never run them.
+   */
+  readonly sampleAsTidBelow?: (table: Table, fraction: number) => string
+}
+
+export const planSubset = (catalog: Catalog, rules: SubsetRules, options: SubsetPlanOptions = {}): SubsetPlan => {
   const leaves = catalog.tables.filter((t) => t.relkind === "r")
   const index = new Map(leaves.map((t, i) => [t, i]))
   const isCritical = (t: Table) => rules.critical.has(t)
@@ -178,8 +189,11 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
     const text = key.length === 1 ? `${alias}.${quoteIdent(key[0]!)}::text` : `ROW(${columnsOf(alias, key)})::text`
     return `hashtextextended(${text}, ${rules.seed})`
   }
-  const sampled = (table: Table, alias: string, fraction: number, columns?: ReadonlyArray<string>) =>
-    `(${hashOf(table, alias, columns)} & 4294967295) < ${Math.round(fraction * 4294967296)}`
+  /** The rows of `rowsOf` (as `alias`) whose key (`columns`, else its primary key) falls in `hashed`'s sample. */
+  const sampled = (hashed: Table, rowsOf: Table, alias: string, fraction: number, columns?: ReadonlyArray<string>) =>
+    options.sampleAsTidBelow === undefined
+      ? `(${hashOf(hashed, alias, columns)} & 4294967295) < ${Math.round(fraction * 4294967296)}`
+      : `${alias}.ctid < '${options.sampleAsTidBelow(rowsOf, fraction)}'::tid`
   const until = rules.dateRange?.until === undefined ? "now()" : `${quoteLiteral(rules.dateRange.until)}::timestamptz`
 
   interface RootRule {
@@ -212,7 +226,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
         fraction = rule?.samplePercentage ?? rules.samplePercentage
         if (fraction !== undefined) {
           const f = fraction
-          condition = (a) => sampled(table, a, f)
+          condition = (a) => sampled(table, table, a, f)
         }
       }
       if (condition === undefined) return { role: "related", terms: [], sampleFraction: undefined }
@@ -264,7 +278,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules): SubsetPlan => 
         const cap = edge.maxChildrenPerParent
         if (cap === undefined && only?.hashSample !== undefined && pushable(edge)) {
           const f = only.hashSample
-          terms.push({ sql: (a) => sampled(edge.parent, a, f, edge.childColumns), ctes: [], viaEdge: edge.id })
+          terms.push({ sql: (a) => sampled(edge.parent, table, a, f, edge.childColumns), ctes: [], viaEdge: edge.id })
           continue
         }
         const parentSet = cte(

@@ -1,7 +1,7 @@
 /**
  * `db-harness plan SOURCE --subset FILE [--count] [--json]`: the subset dry run. Shows, for every
  * table in load order, its role, the SELECT `propagate --subset` would stream, PostgreSQL's
- * row estimate for it and, with --count, the exact rows it selects at one snapshot. Everything
+ * row estimate for it (`estimateSubsetRows`: with the samples as TID ranges it can estimate) and, with --count, the exact rows it selects at one snapshot. Everything
  * runs in read-only transactions on the source; nothing is written anywhere.
  */
 import * as Effect from "effect/Effect"
@@ -11,7 +11,7 @@ import { resolveEndpoint, sqlClientLayer } from "../../engine/connection.ts"
 import { HarnessError } from "../../engine/errors.ts"
 import type { SourceQuery } from "../../engine/propagate.ts"
 import { openSourceSnapshot } from "../../engine/source-snapshot.ts"
-import { countRoots, loadSubsetRules, prepareSubset } from "../../engine/subset-source.ts"
+import { countRoots, estimateSubsetRows, loadSubsetRules, prepareSubset } from "../../engine/subset-source.ts"
 import { CliEnvironment } from "../cli-environment.ts"
 import { formatTable, printJson, printLine, style } from "../output.ts"
 import { formatCount } from "../progress.ts"
@@ -46,11 +46,10 @@ export const planCommand = Command.make("plan", { source, ...flags }, (input) =>
       const started = Date.now()
       const prepared = yield* prepareSubset(file, catalog, query)
       const planningMs = Date.now() - started
+      const estimates = yield* estimateSubsetRows(prepared, query)
       const tables = yield* Effect.forEach(prepared.plan.tables, (table) =>
         Effect.gen(function* () {
-          const explained = yield* query(`EXPLAIN (FORMAT JSON) ${table.select}`)
-          const plan = explained[0]?.["QUERY PLAN"] as ReadonlyArray<{ Plan: { "Plan Rows": number } }> | undefined
-          const estimatedRows = Math.round(plan?.[0]?.Plan["Plan Rows"] ?? 0)
+          const estimatedRows = estimates.get(table.label) ?? 0
           const rows = input.count ? Number((yield* query(`SELECT count(*)::bigint AS n FROM (${table.select}) s`))[0]?.["n"] ?? 0) : undefined
           return { table, estimatedRows, rows }
         })

@@ -271,7 +271,8 @@ export const propagateCommand = Command.make(
         const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii, !flags.skipMaskingProof)
         // Read and shape-checked before any connection, so a bad file fails first.
         const subsetRules = flags.subset._tag === "Some" ? yield* loadSubsetRules(flags.subset.value, cli.cwd) : undefined
-        const subset = subsetRules === undefined ? undefined : subsetSourceFilter(subsetRules)
+        // Its rows are estimated where they are shown: in progress, in JSON, in a dry run's plan.
+        const subset = subsetRules === undefined ? undefined : subsetSourceFilter(subsetRules, { estimateRows: flags.dryRun || flags.json || !flags.quiet })
         const sourceEndpoint = yield* resolveEndpoint(flags.source, cli.env)
         const targetEndpoint = yield* resolveEndpoint(flags.target, cli.env)
         audit.endpoints(sourceEndpoint.display, targetEndpoint.display)
