@@ -6,7 +6,8 @@
  * `plan` uses the same preparation, so what it shows is what `propagate --subset` runs. A copy
  * counts roots while it loads, on a session of its own, and where a table's SELECT returns only
  * its roots the rows the copy read are the count, so no hashing scan precedes the first row;
- * `plan --count` counts them before anything is copied.
+ * `plan --count` counts them before anything is copied. Both also estimate the rows each table's
+ * SELECT returns (`estimateSubsetRows`), which PostgreSQL alone gets wrong for any hash sample.
  */
 import * as Effect from "effect/Effect"
 import { quoteLiteral, tableKey, type Catalog, type Table } from "./catalog.ts"

@@ -1,8 +1,8 @@
 /**
  * `db-harness plan SOURCE --subset FILE [--count] [--json]`: the subset dry run. Shows, for every
- * table in load order, its role, the SELECT `propagate --subset` would stream, PostgreSQL's
- * row estimate for it (`estimateSubsetRows`: with the samples as TID ranges it can estimate) and, with --count, the exact rows it selects at one snapshot. Everything
- * runs in read-only transactions on the source; nothing is written anywhere.
+ * table in load order, its role, the SELECT `propagate --subset` would stream, the rows it is
+ * estimated to copy (`estimateSubsetRows`) and, with --count, the exact rows it selects at one
+ * snapshot. Everything runs in read-only transactions on the source; nothing is written anywhere.
  */
 import * as Effect from "effect/Effect"
 import { Argument, Command, Flag } from "effect/cli"
