@@ -72,6 +72,19 @@ describe("subset rules: bad files", () => {
     })
   }
 
+  for (const flag of ["--include", "--exclude"]) {
+    it(`refuses ${flag} with --subset, writing nothing`, async () => {
+      const tables = ["region", "customer", "orders"]
+      const before = await Promise.all(tables.map((t) => digest(target, t)))
+      const evidence = mkdtempSync(join(tmpdir(), "dbh-ev-"))
+      const run = await runCli(["propagate", source, target, "--subset", rulesFile(`${HEAD}roots: [orders]\n`), flag, "public.region", "--evidence-dir", evidence, "--quiet"])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain("--include/--exclude do not combine with --subset")
+      expect(await Promise.all(tables.map((t) => digest(target, t)))).toEqual(before)
+      expect(readdirSync(evidence).filter((f) => !f.startsWith("audit.log."))).toEqual([])
+    })
+  }
+
   it("names a missing rules file", async () => {
     const run = await runCli(["plan", source, "--subset", join(dir, "missing.yaml")])
     expect(run.code).toBe(1)

@@ -8,6 +8,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { availableParallelism, homedir } from "node:os"
 import type pg from "pg"
 import { resolveEndpoint } from "../../engine/connection.ts"
+import { badInput } from "../../engine/errors.ts"
 import { DEFAULT_EVIDENCE_DIR } from "../../engine/evidence.ts"
 import type { Catalog } from "../../engine/catalog.ts"
 import { prepareMasking } from "../../engine/masking.ts"
@@ -271,6 +272,12 @@ export const propagateCommand = Command.make(
         const masking = yield* maskingFactory(flags.rules._tag === "Some" ? flags.rules.value : undefined, flags.maskPii, !flags.skipMaskingProof)
         // Read and shape-checked before any connection, so a bad file fails first.
         const subsetRules = flags.subset._tag === "Some" ? yield* loadSubsetRules(flags.subset.value, cli.cwd) : undefined
+        // A subset's rules say what becomes of every table; a table left out of the copy would
+        // keep rows the subset's keys may not match (found only after writing).
+        if (subsetRules !== undefined && flags.include.length + flags.exclude.length > 0)
+          return yield* badInput(
+            "--include/--exclude do not combine with --subset: the subset rules decide every table (excluded_tables: emptied; critical_tables: copied whole); nothing was written"
+          )
         // Its rows are estimated where they are shown: in progress, in JSON, in a dry run's plan.
         const subset = subsetRules === undefined ? undefined : subsetSourceFilter(subsetRules, { estimateRows: flags.dryRun || flags.json || !flags.quiet })
         const sourceEndpoint = yield* resolveEndpoint(flags.source, cli.env)
