@@ -554,6 +554,99 @@ describe("db-harness consistency", () => {
     })
   })
 
+  describe("keys over types PostgreSQL compares with one another, temporal keys, NOT ENFORCED keys", () => {
+    // Every key here is one PostgreSQL accepts; each *_good table holds only rows it validated, each
+    // *_bad one also rows loaded behind its triggers. No pair may be compared as text: a date is
+    // not the text of the timestamp it equals, nor 2.5 the text of 2.50.
+    const scenario = `
+      CREATE EXTENSION btree_gist;
+      CREATE TABLE ts_parent (t timestamp PRIMARY KEY);
+      INSERT INTO ts_parent VALUES ('2024-01-01'), ('2024-01-02');
+      CREATE TABLE date_good (d date REFERENCES ts_parent (t));
+      CREATE TABLE date_bad (d date REFERENCES ts_parent (t));
+      INSERT INTO date_good VALUES ('2024-01-01'), ('2024-01-02');
+      INSERT INTO date_bad VALUES ('2024-01-01');
+      CREATE TABLE day_parent (d date PRIMARY KEY);
+      INSERT INTO day_parent VALUES ('2024-01-01');
+      CREATE TABLE stamp_good (t timestamptz REFERENCES day_parent (d));
+      INSERT INTO stamp_good VALUES ('2024-01-01 00:00');
+      CREATE DOMAIN "Amount" AS numeric;
+      CREATE TABLE amounts (v numeric PRIMARY KEY);
+      INSERT INTO amounts VALUES (1.0), (2.50);
+      CREATE TABLE amount_good (v "Amount" REFERENCES amounts);
+      CREATE TABLE amount_bad (v "Amount" REFERENCES amounts);
+      INSERT INTO amount_good VALUES (1), (2.5);
+      INSERT INTO amount_bad VALUES (2.5);
+      CREATE TABLE mixed_parent (a numeric, b timestamp, PRIMARY KEY (a, b));
+      INSERT INTO mixed_parent VALUES (1.0, '2024-01-01'), (2.0, '2024-01-02');
+      CREATE TABLE mixed_good (a int, b date, FOREIGN KEY (a, b) REFERENCES mixed_parent);
+      CREATE TABLE mixed_bad (a int, b date, FOREIGN KEY (a, b) REFERENCES mixed_parent);
+      INSERT INTO mixed_good VALUES (1, '2024-01-01'), (2, '2024-01-02');
+      INSERT INTO mixed_bad VALUES (1, '2024-01-01');
+      CREATE TABLE periods (id int, valid daterange, PRIMARY KEY (id, valid WITHOUT OVERLAPS));
+      INSERT INTO periods VALUES (1, '[2024-01-01,2024-02-01)'), (1, '[2024-02-01,2024-03-01)'), (2, '[2024-01-01,2024-01-10)');
+      CREATE TABLE period_good (pid int, valid daterange, FOREIGN KEY (pid, PERIOD valid) REFERENCES periods (id, PERIOD valid));
+      CREATE TABLE period_bad (pid int, valid daterange, FOREIGN KEY (pid, PERIOD valid) REFERENCES periods (id, PERIOD valid));
+      -- within one parent range, across two adjacent ones, and a NULL key
+      INSERT INTO period_good VALUES (2, '[2024-01-02,2024-01-05)'), (1, '[2024-01-15,2024-02-15)'), (NULL, '[2024-01-01,2024-01-02)');
+      INSERT INTO period_bad VALUES (1, '[2024-01-01,2024-03-01)');
+      CREATE TABLE unenforced (pid int);
+      INSERT INTO unenforced VALUES (1.0), (7);
+      ALTER TABLE unenforced ADD CONSTRAINT unenforced_pid_fkey FOREIGN KEY (pid) REFERENCES amounts NOT ENFORCED;
+      SET session_replication_role = replica;
+      INSERT INTO date_bad VALUES ('2024-01-03');
+      INSERT INTO amount_bad VALUES (2.51), (3);
+      INSERT INTO mixed_bad VALUES (2, '2024-01-01');
+      -- past its parent's range, an id with no parent, an empty range (PostgreSQL refuses it too)
+      INSERT INTO period_bad VALUES (2, '[2024-01-05,2024-01-20)'), (3, '[2024-01-01,2024-01-02)'), (1, 'empty');
+      SET session_replication_role = DEFAULT;
+      ANALYZE;`
+    let db = ""
+    let report: JsonReport
+    beforeAll(async () => {
+      db = await freshDatabase("cons_types")
+      await runSql(db, scenario)
+      report = parse((await consistency(db, db, "--json")).stdout)
+    })
+    const orphansOf = (table: string) => report.checks.foreignKeys.find((c) => c.table === `public.${table}`)?.orphans
+    const findingOf = (table: string) => report.findings.find((f) => f.rule === "consistency/orphan-rows" && f.object.table === table)
+
+    it("date against timestamp (either way) and timestamptz: compared as PostgreSQL compares them", () => {
+      expect(orphansOf("date_good")).toBe(0)
+      expect(orphansOf("stamp_good")).toBe(0)
+      expect(orphansOf("date_bad")).toBe(1)
+      expect(findingOf("date_bad")?.details?.["samples"]).toStrictEqual([{ d: "2024-01-03" }])
+      expect(findingOf("date_bad")?.details?.["comparedAsText"]).toBeUndefined()
+    })
+
+    it("a domain whose name needs quoting is compared as its base type", () => {
+      expect(orphansOf("amount_good")).toBe(0)
+      expect(orphansOf("amount_bad")).toBe(2)
+    })
+
+    it("a composite key pairing int with numeric and date with timestamp", () => {
+      expect(orphansOf("mixed_good")).toBe(0)
+      expect(orphansOf("mixed_bad")).toBe(1)
+      expect(findingOf("mixed_bad")?.details?.["samples"]).toStrictEqual([{ a: "2", b: "2024-01-01" }])
+    })
+
+    it("a temporal key: a row's range must lie within the ranges of its parent rows, as PostgreSQL checks it", async () => {
+      expect(orphansOf("period_good")).toBe(0)
+      expect(orphansOf("period_bad")).toBe(3)
+      const finding = findingOf("period_bad")!
+      expect(finding.before).toBe('FOREIGN KEY ("pid", PERIOD "valid") REFERENCES "public"."periods"("id", PERIOD "valid")')
+      // The listing query returns exactly those rows.
+      const rows = await runSql<{ pid: number; valid: string }>(db, `${finding.details?.["query"]} ORDER BY 1`)
+      expect(rows.map((r) => `${r.pid} ${r.valid}`)).toStrictEqual(["1 empty", "2 [2024-01-05,2024-01-20)", "3 [2024-01-01,2024-01-02)"])
+    })
+
+    it("a NOT ENFORCED key is checked too, and said to be not enforced", () => {
+      expect(orphansOf("unenforced")).toBe(1)
+      expect(findingOf("unenforced")?.message).toContain("the key is NOT ENFORCED on TARGET")
+      expect(findingOf("unenforced")?.hint).toContain("ENFORCED")
+    })
+  })
+
   describe("orphans by the parent's keys: key range (an integer key onto a unique integer column), key list (a small parent)", () => {
     // Each child is checked by the parent's keys (key_range_min_rows: 0) and by the anti-join (the
     // default on tables this small): the two must agree on every count and sample.

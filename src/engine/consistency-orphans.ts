@@ -72,6 +72,14 @@ export interface OrphanCheck {
   readonly match: "simple" | "full"
   /** TARGET's `convalidated` for a declared key; null when TARGET does not declare it. */
   readonly validated: boolean | null
+  /** TARGET declares the key `NOT ENFORCED` (PostgreSQL 18): never checked, so never validated. */
+  readonly notEnforced: boolean
+  /**
+   * A temporal key (PostgreSQL 18, `FOREIGN KEY (a, PERIOD p) REFERENCES t (x, PERIOD q)`): the
+   * last columns are ranges, and a row's range must lie within the union of the ranges of the
+   * parent rows that match it on the other columns and overlap it, as PostgreSQL checks it.
+   */
+  readonly period: boolean
   /** `FOREIGN KEY (a) REFERENCES s.t(x)`, plus ` MATCH FULL` when it is. */
   readonly definition: string
   /** Where a logical key was written (`file:line:column`). */
@@ -121,8 +129,10 @@ type IntegerType = "smallint" | "integer" | "bigint"
 
 const qualified = (schema: string, name: string) => `${schema}.${name}`
 
-const keyDefinition = (columns: ReadonlyArray<string>, schema: string, table: string, refColumns: ReadonlyArray<string>, match: string) =>
-  `FOREIGN KEY (${columns.map(quoteIdent).join(", ")}) REFERENCES ${tableKey(schema, table)}(${refColumns.map(quoteIdent).join(", ")})${match === "full" ? " MATCH FULL" : ""}`
+const keyDefinition = (columns: ReadonlyArray<string>, schema: string, table: string, refColumns: ReadonlyArray<string>, match: string, period = false) => {
+  const list = (names: ReadonlyArray<string>) => names.map((name, i) => `${period && i === names.length - 1 ? "PERIOD " : ""}${quoteIdent(name)}`).join(", ")
+  return `FOREIGN KEY (${list(columns)}) REFERENCES ${tableKey(schema, table)}(${list(refColumns)})${match === "full" ? " MATCH FULL" : ""}`
+}
 
 /** What a key constrains, independent of its name and of the order its columns are listed in. */
 const constraintIdentity = (schema: string, table: string, columns: ReadonlyArray<string>, refSchema: string, refTable: string, refColumns: ReadonlyArray<string>) =>
@@ -134,22 +144,29 @@ const identityOf = (table: Table, fk: ForeignKey) =>
 export const isExcluded = (exclude: ReadonlyArray<string>, schema: string, name: string) =>
   exclude.some((pattern) => matchesTableGlob(pattern, schema, name))
 
-/** A column's type with a domain replaced by its base type and modifiers dropped. */
+/** A column's type with a domain (of a domain ...) replaced by its base type and modifiers dropped. */
 const baseType = (catalog: Catalog, column: Column): string => {
   let type = column.type
+  let name = { schema: column.typeSchema, name: column.typeName }
   for (let depth = 0; depth < 8; depth++) {
-    const domain = catalog.domains.find((d) => type === `${d.schema}.${d.name}` || (d.schema === "public" && type === d.name))
+    const domain = catalog.domains.find((d) => d.schema === name.schema && d.name === name.name)
     if (domain === undefined) break
     type = domain.baseType
+    name = domain.baseTypeName
   }
   return type.replace(/\(.*?\)/g, "").trim()
 }
 
-/** A column's type as comparison sees it: a domain by its base type, modifiers dropped, families merged. */
+/**
+ * A column's type as comparison sees it: a domain by its base type, modifiers dropped, and the
+ * families whose members PostgreSQL compares with one another (a foreign key may pair any two)
+ * merged: numbers, strings, and date with timestamp with or without time zone.
+ */
 const comparableType = (catalog: Catalog, column: Column): string => {
   const bare = baseType(catalog, column)
   if (/^(smallint|integer|bigint|numeric|real|double precision)$/.test(bare)) return "number"
   if (/^(text|character varying|character|name|"char")$/.test(bare)) return "text"
+  if (/^(date|timestamp without time zone|timestamp with time zone)$/.test(bare)) return "datetime"
   return bare
 }
 
@@ -226,13 +243,16 @@ const parentKeysOf = (
 /** What a check is planned from: the key as declared, before its SQL is written. */
 type KeySpec = Pick<OrphanCheck, "name" | "declaredIn" | "schema" | "table" | "columns" | "references" | "match" | "validated"> & {
   readonly origin?: string | undefined
+  readonly notEnforced?: boolean
+  readonly period?: boolean
 }
 
 /** Turn a key into a check on TARGET: find its tables there, and write its queries. */
 const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
-  const definition = keyDefinition(key.columns, key.references.schema, key.references.table, key.references.columns, key.match)
+  const period = key.period ?? false
+  const definition = keyDefinition(key.columns, key.references.schema, key.references.table, key.references.columns, key.match, period)
   const child = findTable(target, key.schema, key.table)
-  const base = { ...key, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, plainChild: false, leaves: [], listSql: null, rowEstimate: child === undefined ? 0 : rowsEstimate(target, child), parentKeys: null }
+  const base = { ...key, notEnforced: key.notEnforced ?? false, period, definition, parentMissing: false, comparedAsText: false, from: null, condition: null, plainChild: false, leaves: [], listSql: null, rowEstimate: child === undefined ? 0 : rowsEstimate(target, child), parentKeys: null }
   if (child === undefined) return { ...base, skipped: `table ${qualified(key.schema, key.table)} is not in TARGET` }
   const childColumns = key.columns.map((name) => columnOf(child, name))
   const goneColumns = key.columns.filter((_, i) => childColumns[i] === undefined)
@@ -242,17 +262,28 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
   const parent = findTable(target, key.references.schema, key.references.table)
   const parentColumns = parent === undefined ? [] : key.references.columns.map((name) => columnOf(parent, name))
   const parentMissing = parent === undefined || parentColumns.some((column) => column === undefined)
-  const comparedAsText =
-    !parentMissing &&
-    childColumns.some((column, i) => comparableType(target, column as Column) !== comparableType(target, parentColumns[i] as Column))
+  // Only a pair of columns PostgreSQL cannot compare directly (a lost or logical key over an
+  // integer and a text column) is compared as text.
+  const asText = childColumns.map(
+    (column, i) => !parentMissing && comparableType(target, column as Column) !== comparableType(target, parentColumns[i] as Column)
+  )
+  const comparedAsText = asText.some(Boolean)
 
   const c = key.columns.map((name) => `c.${quoteIdent(name)}`)
+  const equal = (name: string, i: number) => (asText[i] ? `p.${quoteIdent(name)}::text = ${c[i]}::text` : `p.${quoteIdent(name)} = ${c[i]}`)
+  const parentName = parent === undefined ? "" : `${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)} p`
+  const last = key.references.columns.length - 1
   const notExists =
     parent === undefined || parentMissing
       ? "true"
-      : `NOT EXISTS (SELECT 1 FROM ${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)} p WHERE ${key.references.columns
-          .map((name, i) => (comparedAsText ? `p.${quoteIdent(name)}::text = ${c[i]}::text` : `p.${quoteIdent(name)} = ${c[i]}`))
-          .join(" AND ")})`
+      : period
+        ? // PostgreSQL's own test (ri_triggers.c): the union of the matching, overlapping parents' ranges contains the row's.
+          `NOT coalesce(${c[last]} <@ (SELECT range_agg(p.${quoteIdent(key.references.columns[last]!)}) FROM ${parentName} WHERE ${key.references.columns
+            .slice(0, last)
+            .map(equal)
+            .concat(`p.${quoteIdent(key.references.columns[last]!)} && ${c[last]}`)
+            .join(" AND ")}), false)`
+        : `NOT EXISTS (SELECT 1 FROM ${parentName} WHERE ${key.references.columns.map(equal).join(" AND ")})`
   const allSet = c.map((column) => `${column} IS NOT NULL`).join(" AND ")
   const condition =
     key.match === "full" && c.length > 1
@@ -260,7 +291,7 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
       : `${allSet} AND ${notExists}`
   const from = `${child.relkind === "r" ? "ONLY " : ""}${tableKey(child.schema, child.name)} c`
   const parentKeys: ParentKeys | null =
-    parent !== undefined && !parentMissing && !comparedAsText
+    parent !== undefined && !parentMissing && !comparedAsText && !period
       ? parentKeysOf(target, parent, key.references.columns, childColumns as ReadonlyArray<Column>, parentColumns as ReadonlyArray<Column>, c)
       : null
   return {
@@ -335,7 +366,10 @@ const declaredKey = (table: Table, fk: ForeignKey, declaredIn: DeclaredIn, valid
   references: { schema: fk.references.schema, table: fk.references.table, columns: fk.references.columns },
   // PostgreSQL has never implemented MATCH PARTIAL; it cannot be declared, so simple covers the rest.
   match: fk.match === "full" ? "full" : "simple",
-  validated
+  validated,
+  // Only pg_get_constraintdef tells (PostgreSQL 18): `FOREIGN KEY (a, PERIOD p) ... NOT ENFORCED`.
+  notEnforced: declaredIn === "target" && /\bNOT ENFORCED\b/.test(fk.definition),
+  period: /^FOREIGN KEY \([^)]*\bPERIOD /.test(fk.definition)
 })
 
 /**

@@ -91,15 +91,19 @@ const orphanFinding = (result: OrphanResult): Finding[] => {
       ? "TARGET lost this key (SOURCE declares it)"
       : check.declaredIn === "config"
         ? `logical key (${check.origin ?? "config"})`
-        : check.validated === false
-          ? "the key is NOT VALID on TARGET"
-          : "the key is validated on TARGET, so these rows bypassed it (session_replication_role = replica, disabled triggers)"
+        : check.notEnforced
+          ? "the key is NOT ENFORCED on TARGET"
+          : check.validated === false
+            ? "the key is NOT VALID on TARGET"
+            : "the key is validated on TARGET, so these rows bypassed it (session_replication_role = replica, disabled triggers)"
   const hint =
     check.declaredIn === "source"
       ? "fix or delete the orphan rows (details.query lists them), then restore the key: ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT"
       : check.declaredIn === "config"
         ? "fix or delete the orphan rows (details.query lists them), or declare the key"
-        : "fix or delete the orphan rows (details.query lists them), then ALTER TABLE ... VALIDATE CONSTRAINT"
+        : check.notEnforced
+          ? "fix or delete the orphan rows (details.query lists them), then ALTER TABLE ... ALTER CONSTRAINT ... ENFORCED"
+          : "fix or delete the orphan rows (details.query lists them), then ALTER TABLE ... VALIDATE CONSTRAINT"
   return [
     finding({
       rule: CONSISTENCY_RULES.orphanRows,
