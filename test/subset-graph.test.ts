@@ -255,4 +255,47 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     expect(await count(target, "comment")).toBeGreaterThan(100)
     expect(await orphans(target, "comment", ["subject_id"], "orders", ["id"])).toBe(0)
   })
+
+  it("keeps a temporal key (PERIOD) holding, validates a key the target had NOT VALID, and lets a NOT ENFORCED key be", async () => {
+    const schema = (target: boolean) => `
+      CREATE EXTENSION btree_gist;
+      CREATE TABLE plan_period (id int, valid daterange, PRIMARY KEY (id, valid WITHOUT OVERLAPS));
+      CREATE TABLE booking (id int PRIMARY KEY, plan_id int, valid daterange
+        ${target ? "" : ", FOREIGN KEY (plan_id, PERIOD valid) REFERENCES plan_period (id, PERIOD valid)"});
+      ${target ? "ALTER TABLE booking ADD FOREIGN KEY (plan_id, PERIOD valid) REFERENCES plan_period (id, PERIOD valid) NOT VALID;" : ""}
+      CREATE TABLE vendor (id int PRIMARY KEY);
+      CREATE TABLE remark (id int PRIMARY KEY, vendor_id int);
+      ALTER TABLE remark ADD CONSTRAINT remark_vendor_fkey FOREIGN KEY (vendor_id) REFERENCES vendor NOT ENFORCED;`
+    const db = await freshDatabase("sg_temporal_src")
+    await runSql(db, schema(false))
+    // Each plan has three adjacent periods; each booking spans the border of two of them.
+    await runSql(db, `
+      INSERT INTO plan_period SELECT i, daterange(d, d + 30) FROM generate_series(1, 200) i, (VALUES (date '2024-01-01'), (date '2024-01-31'), (date '2024-03-01')) v(d);
+      INSERT INTO booking SELECT i, 1 + i % 200, daterange(date '2024-01-20', date '2024-02-10') FROM generate_series(1, 1000) i;
+      INSERT INTO vendor VALUES (1);
+      INSERT INTO remark VALUES (1, 1), (2, 99);
+      ANALYZE;`)
+    const target = await freshDatabase("sg_temporal_dst")
+    await runSql(target, schema(true))
+    const evidence = mkdtempSync(join(tmpdir(), "dbh-ev-"))
+    const rules = rulesFile(`version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 0.2 }\nroots: [booking]\ncritical_tables: [vendor, remark]\n`)
+    const run = await runCli(["propagate", db, target, "--subset", rules, "--evidence-dir", evidence, "--json", "--quiet"])
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(run.stdout)
+    expect(result.subset.allForeignKeysValid).toBe(true)
+    const keys = await runSql<{ name: string; validated: boolean }>(target, "SELECT conname AS name, convalidated AS validated FROM pg_constraint WHERE contype = 'f' ORDER BY 1")
+    expect(keys).toStrictEqual([
+      { name: "booking_plan_id_valid_fkey", validated: true },
+      { name: "remark_vendor_fkey", validated: false }
+    ])
+    expect(result.foreignKeys.validation).toContainEqual({ table: "public.remark", name: "remark_vendor_fkey", validated: false, notEnforced: true })
+    const bookings = await count(target, "booking")
+    expect(bookings).toBeGreaterThan(100)
+    expect(bookings).toBeLessThan(400)
+    // Every period of each booked plan came along (the key's other columns are followed).
+    const periods = await runSql<{ n: number }>(target, "SELECT count(*)::int AS n FROM plan_period WHERE id IN (SELECT plan_id FROM booking)")
+    expect(await count(target, "plan_period")).toBe(periods[0]!.n)
+    expect(periods[0]!.n).toBe(3 * (await runSql<{ n: number }>(target, "SELECT count(DISTINCT plan_id)::int AS n FROM booking"))[0]!.n)
+    expect(await count(target, "remark")).toBe(2)
+  })
 })

@@ -367,6 +367,13 @@ export const decodeCatalog = (input: unknown): Effect.Effect<Catalog, HarnessErr
     )
   )
 
+/**
+ * A temporal foreign key (PostgreSQL 18, `FOREIGN KEY (a, PERIOD p) REFERENCES t (x, PERIOD q)`):
+ * its last columns are ranges, and a row needs parent rows that match it on the other columns and
+ * whose ranges together cover its own. Only `pg_get_constraintdef` shows it.
+ */
+export const isTemporalForeignKey = (fk: ForeignKey): boolean => /^FOREIGN KEY \([^)]*\bPERIOD /.test(fk.definition)
+
 /** An SQL identifier, always double-quoted, so any name (keywords, capitals, `bıgınt`) is safe. */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`
 

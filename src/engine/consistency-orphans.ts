@@ -50,7 +50,7 @@
  * and the check says so.
  */
 import * as Effect from "effect/Effect"
-import { findTable, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
+import { findTable, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
 import { didYouMean, matchesNamePattern, nameTokens } from "./column-names.ts"
 import type { LogicalForeignKey } from "./consistency-config.ts"
 import { badInput, HarnessError } from "./errors.ts"
@@ -369,7 +369,7 @@ const declaredKey = (table: Table, fk: ForeignKey, declaredIn: DeclaredIn, valid
   validated,
   // Only pg_get_constraintdef tells (PostgreSQL 18): `FOREIGN KEY (a, PERIOD p) ... NOT ENFORCED`.
   notEnforced: declaredIn === "target" && /\bNOT ENFORCED\b/.test(fk.definition),
-  period: /^FOREIGN KEY \([^)]*\bPERIOD /.test(fk.definition)
+  period: isTemporalForeignKey(fk)
 })
 
 /**

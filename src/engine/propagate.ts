@@ -126,6 +126,8 @@ export interface ForeignKeyValidation {
   readonly table: string
   readonly name: string
   readonly validated: boolean
+  /** Set on a key declared `NOT ENFORCED` (PostgreSQL 18), which is never validated. */
+  readonly notEnforced?: true
 }
 
 export interface TableOutcome {
@@ -218,8 +220,12 @@ const listForeignKeys = (target: pg.Client, tables: ReadonlyArray<string>) =>
     [tables]
   ).pipe(Effect.map((r) => r.rows as Array<ForeignKeyDefinition>))
 
-/** Re-add foreign keys; one whose rows do not hold is added NOT VALID and reported. */
-const restoreForeignKeys = (target: pg.Client, keys: ReadonlyArray<ForeignKeyDefinition>) =>
+/**
+ * Re-add foreign keys; one whose rows do not hold is added NOT VALID and reported. A key the
+ * target had NOT VALID comes back NOT VALID, unless `validateAll` (a filtered copy, such as a
+ * subset, promises keys that hold): then it is validated like any other.
+ */
+const restoreForeignKeys = (target: pg.Client, keys: ReadonlyArray<ForeignKeyDefinition>, validateAll: boolean) =>
   Effect.gen(function* () {
     const notValidated: Array<string> = []
     let restored = 0
@@ -230,13 +236,14 @@ const restoreForeignKeys = (target: pg.Client, keys: ReadonlyArray<ForeignKeyDef
         [key.name, key.table]
       ).pipe(Effect.map((r) => r.rowCount! > 0), Effect.orElseSucceed(() => false))
       if (exists) continue
-      const add = `ALTER TABLE ${key.table} ADD CONSTRAINT "${key.name.replaceAll('"', '""')}" ${key.definition}`
+      const definition = validateAll ? key.definition.replace(/ NOT VALID$/, "") : key.definition
+      const add = `ALTER TABLE ${key.table} ADD CONSTRAINT "${key.name.replaceAll('"', '""')}" ${definition}`
       const ok = yield* q(target, add).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
       if (ok) {
         restored++
         continue
       }
-      const withoutValidation = key.definition.includes("NOT VALID") ? add : `${add} NOT VALID`
+      const withoutValidation = definition.endsWith(" NOT VALID") ? add : `${add} NOT VALID`
       yield* q(target, withoutValidation)
       restored++
       notValidated.push(`${key.table}.${key.name}`)
@@ -247,8 +254,12 @@ const restoreForeignKeys = (target: pg.Client, keys: ReadonlyArray<ForeignKeyDef
 /** Whether the target holds each of these keys validated (after they were re-added). */
 const validationOf = (target: pg.Client, keys: ReadonlyArray<ForeignKeyDefinition>) =>
   Effect.forEach(keys, (key) =>
-    q(target, "SELECT convalidated AS v FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass", [key.name, key.table]).pipe(
-      Effect.map((r): ForeignKeyValidation => ({ table: key.table, name: key.name, validated: (r.rows[0] as { v?: boolean } | undefined)?.v === true })),
+    // conenforced exists from PostgreSQL 18 on; read through to_jsonb, older servers give NULL.
+    q(target, "SELECT c.convalidated AS v, (to_jsonb(c) ->> 'conenforced') = 'false' AS unenforced FROM pg_constraint c WHERE c.conname = $1 AND c.conrelid = $2::regclass", [key.name, key.table]).pipe(
+      Effect.map((r): ForeignKeyValidation => {
+        const row = r.rows[0] as { v?: boolean; unenforced?: boolean } | undefined
+        return { table: key.table, name: key.name, validated: row?.v === true, ...(row?.unenforced === true ? { notEnforced: true as const } : {}) }
+      }),
       Effect.orElseSucceed((): ForeignKeyValidation => ({ table: key.table, name: key.name, validated: false }))
     )
   )
@@ -453,7 +464,7 @@ export const propagate = (options: PropagateOptions): Effect.Effect<PropagateRes
         )
       )
 
-      const restoredKeys = yield* restoreForeignKeys(control, toRestore)
+      const restoredKeys = yield* restoreForeignKeys(control, toRestore, filter !== undefined)
       const validation = yield* validationOf(control, toRestore)
       yield* Effect.promise(() => rm(journal, { force: true }))
       if (Exit.isFailure(loaded)) return yield* Effect.failCause(loaded.cause)

@@ -27,7 +27,7 @@
  * Fan-out caps and the row limit only shrink roots and cascaded children; parents a selected row
  * needs are always added, so limits never break a key.
  */
-import { copyableColumns, findTable, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
+import { copyableColumns, findTable, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
 import { foreignKeyId, type SubsetRules } from "./subset-rules.ts"
 
 export interface SubsetEdge {
@@ -151,8 +151,12 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
     }
   }
   for (const child of leaves) {
-    for (const fk of child.foreignKeys)
-      addEdge(child, findTable(catalog, fk.references.schema, fk.references.table), fk.columns, fk.references.columns, fk.name, false, fk.validated)
+    for (const fk of child.foreignKeys) {
+      // A temporal key is followed by its other columns: every period of a parent that a row's
+      // range may need comes along, so the copy's key holds wherever the source's did.
+      const kept = isTemporalForeignKey(fk) ? fk.columns.length - 1 : fk.columns.length
+      addEdge(child, findTable(catalog, fk.references.schema, fk.references.table), fk.columns.slice(0, kept), fk.references.columns.slice(0, kept), fk.name, false, fk.validated)
+    }
   }
   for (const v of rules.virtualForeignKeys) {
     for (const child of leavesOf(catalog, v.table)) addEdge(child, v.references.table, v.columns, v.references.columns, v.name, true, false)
