@@ -45,9 +45,10 @@
  * its end instead (`SAMPLE_SEARCH_PARTS`).
  *
  * NULLs follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part;
- * MATCH FULL accepts an all-NULL key and counts a partly NULL one as a violation. Columns whose
- * types differ (a lost or logical key over an integer and a text column) are compared as text,
- * and the check says so.
+ * MATCH FULL accepts an all-NULL key and counts a partly NULL one as a violation. Columns are
+ * compared as PostgreSQL compares them (`comparableType`); only a pair it cannot compare (a lost
+ * or logical key over an integer and a text column) is compared as text, and the check says so.
+ * A temporal key (`PERIOD`) is checked by range containment, as PostgreSQL checks it.
  */
 import * as Effect from "effect/Effect"
 import { findTable, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
