@@ -298,4 +298,25 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     expect(periods[0]!.n).toBe(3 * (await runSql<{ n: number }>(target, "SELECT count(DISTINCT plan_id)::int AS n FROM booking"))[0]!.n)
     expect(await count(target, "remark")).toBe(2)
   })
+
+  it("cascades through a numeric key whose children write its values at another scale (2.00 = 2), every key holding", async () => {
+    const schema = "CREATE TABLE amount (id numeric PRIMARY KEY); CREATE TABLE part (id int PRIMARY KEY, amount_id numeric NOT NULL REFERENCES amount);"
+    const db = await freshDatabase("sg_numeric_src")
+    await runSql(db, `${schema}
+      INSERT INTO amount SELECT g FROM generate_series(1, 200) g;
+      INSERT INTO part SELECT g, (g % 200 + 1)::numeric(10,2) FROM generate_series(1, 1000) g;
+      ANALYZE;`)
+    const target = await freshDatabase("sg_numeric_dst")
+    await runSql(target, schema)
+    const rules = rulesFile(`version: "1.0"\nstrategy: percentage\nseed: 7\npercentage: { sample_percentage: 0.2 }\nroots: [amount]\ncascade_selection: true\nmax_cascade_depth: 1\n`)
+    const run = await runCli(["propagate", db, target, "--subset", rules, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--json", "--quiet"])
+    expect(run.code, run.stderr).toBe(0)
+    expect(JSON.parse(run.stdout).subset.allForeignKeysValid).toBe(true)
+    // The parts copied are exactly the parts of the amounts copied (the cascade), none missing.
+    const amounts = (await runSql<{ id: string }>(target, "SELECT id::text AS id FROM amount")).map((r) => r.id)
+    expect(amounts.length).toBeGreaterThan(10)
+    const [wanted] = await runSql<{ n: number }>(db, `SELECT count(*)::int AS n FROM part WHERE amount_id = ANY('{${amounts.join(",")}}'::numeric[])`)
+    expect(await count(target, "part")).toBe(wanted!.n)
+    expect(await orphans(target, "part", ["amount_id"], "amount", ["id"])).toBe(0)
+  })
 })

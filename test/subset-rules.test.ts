@@ -72,6 +72,24 @@ describe("subset rules: bad files", () => {
     })
   }
 
+  it("refuses to exclude a table a NOT NULL virtual key of a partitioned table needs, naming that table once", async () => {
+    const db = await freshDatabase("sr_virtual_part")
+    const schema = `CREATE TABLE vendor (id int PRIMARY KEY);
+      CREATE TABLE sale (id int, vendor_ref int NOT NULL, PRIMARY KEY (id)) PARTITION BY HASH (id);
+      CREATE TABLE sale_0 PARTITION OF sale FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+      CREATE TABLE sale_1 PARTITION OF sale FOR VALUES WITH (MODULUS 2, REMAINDER 1);`
+    await runSql(db, `${schema} INSERT INTO vendor VALUES (1); INSERT INTO sale SELECT g, 1 FROM generate_series(1, 20) g;`)
+    const copyTarget = await freshDatabase("sr_virtual_part_dst")
+    await runSql(copyTarget, `${schema} INSERT INTO vendor VALUES (5); INSERT INTO sale VALUES (1, 5);`)
+    const path = rulesFile(`${HEAD}roots: [sale]\nexcluded_tables: [vendor]\nvirtual_foreign_keys:\n  - { table: sale, columns: [vendor_ref], references: { table: vendor, columns: [id] } }\n`)
+    const run = await runCli(["propagate", db, copyTarget, "--subset", path, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--quiet"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`${path}:5:1: excluded_tables: public.vendor is excluded but public.sale.vendor_ref (virtual_foreign_keys[0]) references it and is NOT NULL`)
+    expect(run.stderr).toContain("(1 problem)")
+    expect(await runSql(copyTarget, "SELECT id, vendor_ref FROM sale")).toStrictEqual([{ id: 1, vendor_ref: 5 }])
+    expect(await runSql(copyTarget, "SELECT id FROM vendor")).toStrictEqual([{ id: 5 }])
+  })
+
   for (const flag of ["--include", "--exclude"]) {
     it(`refuses ${flag} with --subset, writing nothing`, async () => {
       const tables = ["region", "customer", "orders"]

@@ -85,6 +85,11 @@ const tuple = (alias: string, columns: ReadonlyArray<string>) =>
 const allNotNull = (alias: string, columns: ReadonlyArray<string>) => columns.map((c) => `${alias}.${quoteIdent(c)} IS NOT NULL`).join(" AND ")
 const isInteger = (column: Column | undefined) =>
   column !== undefined && column.typeSchema === "pg_catalog" && ["int2", "int4", "int8"].includes(column.typeName)
+/** Built-in types whose equal values have one text form (bpchar drops its padding in the cast). */
+const CANONICAL_TEXT_TYPES = new Set(["text", "varchar", "bpchar", "uuid", "date", "timestamp", "timestamptz", "bool", "bytea"])
+/** Equal values of the column hash alike, by `hashOf`: as integers, or by a text form they share. */
+const hashesAlike = (column: Column | undefined) =>
+  isInteger(column) || (column !== undefined && column.typeSchema === "pg_catalog" && CANONICAL_TEXT_TYPES.has(column.typeName) && column.collation === null)
 
 /** One disjunct of a table's row predicate, written for any alias of the table. */
 interface Term {
@@ -252,13 +257,20 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
 
   // ---------------------------------------------------------------- downward (cascade) levels
   const typeOf = (table: Table, column: string): Column | undefined => table.columns.find((c) => c.name === column)
-  /** A child can test its key's hash itself when the parent is sampled by the hash of exactly that key. */
+  /**
+   * A child can test its key's hash itself when the parent is sampled by the hash of exactly that
+   * key, of the same type, and equal keys hash alike: integers (hashed as bigint), or a type whose
+   * equal values print the same text under the default collation (not numeric: 2 = 2.00).
+   */
   const pushable = (edge: SubsetEdge) =>
     !edge.virtual &&
     edge.validated &&
     edge.parent.primaryKey !== null &&
     edge.parent.primaryKey.columns.join(",") === edge.parentColumns.join(",") &&
-    edge.childColumns.every((c, i) => typeOf(edge.child, c)?.type === typeOf(edge.parent, edge.parentColumns[i]!)?.type)
+    edge.childColumns.every((c, i) => {
+      const [child, parent] = [typeOf(edge.child, c), typeOf(edge.parent, edge.parentColumns[i]!)]
+      return child?.type === parent?.type && hashesAlike(child) && hashesAlike(parent)
+    })
   const cascades = (edge: SubsetEdge) =>
     rules.cascade && !isCritical(edge.child) && !isExcluded(edge.child) && !isCritical(edge.parent) && !isExcluded(edge.parent)
   const edgesByChild = new Map<Table, Array<SubsetEdge>>()

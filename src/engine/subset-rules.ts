@@ -314,10 +314,13 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
   })
 
   // A table whose rows are not copied can only be referenced by columns that can be NULL.
+  // Keys as declared: a partitioned table's (real or virtual) once, not its partitions' clones.
   for (const child of catalog.tables) {
-    if (child.relkind !== "r" || excluded.has(child)) continue
+    if (leavesOf(catalog, child).every((leaf) => excluded.has(leaf))) continue
     const keys = [
-      ...child.foreignKeys.map((fk) => ({ columns: fk.columns, parent: findTable(catalog, fk.references.schema, fk.references.table), name: fk.name })),
+      ...child.foreignKeys
+        .filter((fk) => !fk.inherited)
+        .map((fk) => ({ columns: fk.columns, parent: findTable(catalog, fk.references.schema, fk.references.table), name: fk.name })),
       ...virtualForeignKeys.filter((v) => v.table === child).map((v) => ({ columns: v.columns, parent: v.references.table as Table | undefined, name: v.name }))
     ]
     for (const key of keys) {
