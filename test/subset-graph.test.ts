@@ -319,4 +319,36 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     expect(await count(target, "part")).toBe(wanted!.n)
     expect(await orphans(target, "part", ["amount_id"], "amount", ["id"])).toBe(0)
   })
+
+  it("cascades through a two-column key only to children with the whole key (a NULL part references nothing)", async () => {
+    const schema = "CREATE TABLE pair (a int, b int, PRIMARY KEY (a, b)); CREATE TABLE pair_ref (id int PRIMARY KEY, pa int, pb int, FOREIGN KEY (pa, pb) REFERENCES pair);"
+    const db = await freshDatabase("sg_nullpart_src")
+    await runSql(db, `${schema} INSERT INTO pair VALUES (1, 1), (2, 2); INSERT INTO pair_ref VALUES (1, 1, 1), (2, NULL, NULL), (3, 7, NULL), (4, NULL, 2);`)
+    const target = await freshDatabase("sg_nullpart_dst")
+    await runSql(target, schema)
+    const rules = rulesFile(`version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 1 }\nroots: [pair]\ncascade_selection: true\n`)
+    const run = await runCli(["propagate", db, target, "--subset", rules, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--quiet"])
+    expect(run.code, run.stderr).toBe(0)
+    expect(await ids(target, "pair_ref")).toStrictEqual([1])
+  })
+
+  it("cascades from one sampled partition only to its own children, not to those of a partition that is no root", async () => {
+    const schema = `CREATE TABLE ledger (id int PRIMARY KEY) PARTITION BY RANGE (id);
+      CREATE TABLE ledger_lo PARTITION OF ledger FOR VALUES FROM (1) TO (101);
+      CREATE TABLE ledger_hi PARTITION OF ledger FOR VALUES FROM (101) TO (201);
+      CREATE TABLE entry (id int PRIMARY KEY, ledger_id int NOT NULL REFERENCES ledger);`
+    const db = await freshDatabase("sg_partroot_src")
+    await runSql(db, `${schema} INSERT INTO ledger SELECT generate_series(1, 200); INSERT INTO entry SELECT g, g FROM generate_series(1, 200) g; ANALYZE;`)
+    const rulesFor = (roots: string) => rulesFile(`version: "1.0"\nstrategy: percentage\nseed: 3\npercentage: { sample_percentage: 0.5 }\nroots: [${roots}]\ncascade_selection: true\n`)
+    for (const [roots, hi] of [["ledger_lo", false], ["ledger_lo, ledger_hi", true]] as const) {
+      const target = await freshDatabase("sg_partroot_dst")
+      await runSql(target, schema)
+      const run = await runCli(["propagate", db, target, "--subset", rulesFor(roots), "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--quiet"])
+      expect(run.code, run.stderr).toBe(0)
+      const sampled = await runSql<{ id: number }>(db, `SELECT id FROM ledger WHERE (hashint8extended(id::bigint, 3) & 4294967295) < ${Math.round(0.5 * 4294967296)} ${hi ? "" : "AND id <= 100"} ORDER BY id`)
+      expect(await ids(target, "ledger"), roots).toStrictEqual(sampled.map((r) => r.id))
+      // Each ledger row has one entry, with its id: the entries are exactly the copied ledgers'.
+      expect(await ids(target, "entry"), roots).toStrictEqual(sampled.map((r) => r.id))
+    }
+  })
 })

@@ -90,6 +90,27 @@ describe("subset rules: bad files", () => {
     expect(await runSql(copyTarget, "SELECT id FROM vendor")).toStrictEqual([{ id: 5 }])
   })
 
+  it("refuses to exclude some partitions of a table a key references, and not the others", async () => {
+    const db = await freshDatabase("sr_part_excl")
+    const schema = `CREATE TABLE ledger (id int PRIMARY KEY) PARTITION BY RANGE (id);
+      CREATE TABLE ledger_lo PARTITION OF ledger FOR VALUES FROM (1) TO (101);
+      CREATE TABLE ledger_hi PARTITION OF ledger FOR VALUES FROM (101) TO (201);
+      CREATE TABLE entry (id int PRIMARY KEY, ledger_id int REFERENCES ledger);`
+    await runSql(db, `${schema} INSERT INTO ledger SELECT generate_series(1, 200); INSERT INTO entry SELECT g, g FROM generate_series(1, 200) g;`)
+    const copyTarget = await freshDatabase("sr_part_excl_dst")
+    await runSql(copyTarget, `${schema} INSERT INTO ledger VALUES (150); INSERT INTO entry VALUES (9, 150);`)
+    const path = rulesFile(`${HEAD}roots: [entry]\nexcluded_tables: [ledger_lo]\n`)
+    const run = await runCli(["propagate", db, copyTarget, "--subset", path, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--quiet"])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`${path}:5:1: excluded_tables: public.entry (entry_ledger_id_fkey) references public.ledger, of which some partitions are excluded and public.ledger_hi not`)
+    expect(await runSql(copyTarget, "SELECT id, ledger_id FROM entry")).toStrictEqual([{ id: 9, ledger_id: 150 }])
+    // Excluding all of it is fine: every key into it becomes NULL.
+    const whole = rulesFile(`${HEAD}roots: [entry]\nexcluded_tables: [ledger_lo, ledger_hi]\n`)
+    const ok = await runCli(["propagate", db, copyTarget, "--subset", whole, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--quiet"])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(await runSql(copyTarget, "SELECT count(*)::int AS n FROM entry WHERE ledger_id IS NOT NULL")).toStrictEqual([{ n: 0 }])
+  })
+
   for (const flag of ["--include", "--exclude"]) {
     it(`refuses ${flag} with --subset, writing nothing`, async () => {
       const tables = ["region", "customer", "orders"]

@@ -43,6 +43,8 @@ export interface SubsetEdge {
   /** The child's columns become NULL when the parent row is not selected (the edge is not followed upward). */
   readonly nullify: boolean
   readonly maxChildrenPerParent: number | undefined
+  /** The ids of this key's edges: one per partition of the table it references (just this one for a plain table). */
+  readonly siblings: ReadonlyArray<number>
 }
 
 export type SubsetRole = "critical" | "excluded" | "root" | "related"
@@ -96,8 +98,8 @@ interface Term {
   readonly sql: (alias: string) => string
   /** CTE names the term reads. */
   readonly ctes: ReadonlyArray<string>
-  /** Set for a child reached by cascading through this edge (its parents are selected already). */
-  readonly viaEdge?: number
+  /** Set for a child reached by cascading through these edges (its parents over them are selected already). */
+  readonly viaEdges?: ReadonlyArray<number>
   /** A pure keyed-hash sample of the table's primary key at this fraction (may be pushed into children). */
   readonly hashSample?: number
 }
@@ -136,6 +138,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
     const options = rules.foreignKeyOptions.get(foreignKeyId(child, childColumns))
     const parents = leavesOf(catalog, parentTable)
     const nullable = childColumns.every((c) => !(child.columns.find((col) => col.name === c)?.notNull ?? true))
+    const siblings = parents.map((_, i) => edges.length + i)
     for (const parent of parents) {
       const excludedParent = isExcluded(parent)
       // NULLing needs one parent table to test against; a key into a partitioned table is followed instead.
@@ -151,7 +154,8 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
         virtual,
         validated,
         nullify,
-        maxChildrenPerParent: options?.maxChildrenPerParent ?? rules.maxChildrenPerParent
+        maxChildrenPerParent: options?.maxChildrenPerParent ?? rules.maxChildrenPerParent,
+        siblings
       })
     }
   }
@@ -286,15 +290,28 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
     if (known !== undefined) return known
     const terms: Array<Term> = [...rootOf(table).terms]
     if (level > 0) {
+      /** Keys (by their first edge) whose hash test this level already has. */
+      const pushed = new Set<number>()
       for (const edge of edgesByChild.get(table) ?? []) {
         if (!cascades(edge)) continue
         const above = down(edge.parent, level - 1)
         if (above.length === 0) continue
         const only = above.length === 1 ? above[0]! : undefined
         const cap = edge.maxChildrenPerParent
-        if (cap === undefined && only?.hashSample !== undefined && pushable(edge)) {
-          const f = only.hashSample
-          terms.push({ sql: (a) => sampled(edge.parent, table, a, f, edge.childColumns), ctes: [], viaEdge: edge.id })
+        // The hash test picks the children of every partition's sampled rows: only when each
+        // partition the key references is sampled alike, and the test is in once for the key.
+        const f = only?.hashSample
+        const alike = (id: number) => {
+          const sibling = edges[id]!
+          const siblingTerms = cascades(sibling) ? down(sibling.parent, level - 1) : []
+          return siblingTerms.length === 1 && siblingTerms[0]!.hashSample === f
+        }
+        if (cap === undefined && f !== undefined && pushable(edge) && edge.siblings.every(alike)) {
+          if (pushed.has(edge.siblings[0]!)) continue
+          pushed.add(edge.siblings[0]!)
+          // A key with a NULL part references nothing (MATCH SIMPLE); ROW(NULL, 1)::text hashes all the same.
+          const complete = (a: string) => (edge.childColumns.length > 1 ? `${allNotNull(a, edge.childColumns)} AND ` : "")
+          terms.push({ sql: (a) => `${complete(a)}${sampled(edge.parent, table, a, f, edge.childColumns)}`, ctes: [], viaEdges: edge.siblings })
           continue
         }
         const parentSet = cte(
@@ -303,14 +320,14 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
           depsOf(above)
         )
         if (cap === undefined) {
-          terms.push({ sql: (a) => `${tuple(a, edge.childColumns)} IN (SELECT * FROM ${parentSet})`, ctes: [parentSet], viaEdge: edge.id })
+          terms.push({ sql: (a) => `${tuple(a, edge.childColumns)} IN (SELECT * FROM ${parentSet})`, ctes: [parentSet], viaEdges: [edge.id] })
         } else {
           const capped = cte(
             "f",
             `SELECT r.ctid FROM (SELECT z.ctid, row_number() OVER (PARTITION BY ${columnsOf("z", edge.childColumns)} ORDER BY ${hashOf(table, "z")}, z.ctid) AS rn FROM ONLY ${nameOf(table)} z WHERE ${tuple("z", edge.childColumns)} IN (SELECT * FROM ${parentSet})) r WHERE r.rn <= ${cap}`,
             [parentSet]
           )
-          terms.push({ sql: (a) => `${a}.ctid IN (SELECT * FROM ${capped})`, ctes: [capped], viaEdge: edge.id })
+          terms.push({ sql: (a) => `${a}.ctid IN (SELECT * FROM ${capped})`, ctes: [capped], viaEdges: [edge.id] })
         }
       }
     }
@@ -362,7 +379,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
   const upSets = new Map<number, string | undefined>()
   const upSet = (edge: SubsetEdge): string | undefined => {
     if (upSets.has(edge.id)) return upSets.get(edge.id)
-    const terms = (selected.get(edge.child) ?? []).filter((t) => t.viaEdge !== edge.id)
+    const terms = (selected.get(edge.child) ?? []).filter((t) => !(t.viaEdges ?? []).includes(edge.id))
     const name = terms.length === 0
       ? undefined
       : cte("u", `SELECT ${columnsOf("z", edge.childColumns)} FROM ONLY ${nameOf(edge.child)} z WHERE (${or(terms, "z")}) AND ${allNotNull("z", edge.childColumns)}`, depsOf(terms))

@@ -325,6 +325,14 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
     ]
     for (const key of keys) {
       if (key.parent === undefined || !leavesOf(catalog, key.parent).some((leaf) => excluded.has(leaf))) continue
+      // A key into a partitioned table is NULLed or followed as one: all its partitions go, or none.
+      const kept = leavesOf(catalog, key.parent).filter((leaf) => !excluded.has(leaf))
+      if (kept.length > 0) {
+        problems.push(
+          `${file.at(["excluded_tables"])}: ${qualified(child)} (${key.name}) references ${qualified(key.parent)}, of which some partitions are excluded and ${kept.map(qualified).join(", ")} not; exclude all of ${qualified(key.parent)} or none of it`
+        )
+        continue
+      }
       const notNull = key.columns.filter((name) => child.columns.find((col) => col.name === name)?.notNull)
       if (notNull.length > 0)
         problems.push(
