@@ -351,4 +351,23 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
       expect(await ids(target, "entry"), roots).toStrictEqual(sampled.map((r) => r.id))
     }
   })
+
+  it("NULLs a two-column key whose parent is not copied, and keeps one with a NULL part (it references nothing)", async () => {
+    const schema = "CREATE TABLE pair (a int, b int, PRIMARY KEY (a, b)); CREATE TABLE pair_ref (id int PRIMARY KEY, pa int, pb int, FOREIGN KEY (pa, pb) REFERENCES pair);"
+    const db = await freshDatabase("sg_nullkeep_src")
+    await runSql(db, `${schema} INSERT INTO pair VALUES (1, 1); INSERT INTO pair_ref VALUES (1, 1, 1), (2, 7, NULL), (3, NULL, 9), (4, NULL, NULL);`)
+    for (const excluded of [false, true]) {
+      const target = await freshDatabase("sg_nullkeep_dst")
+      await runSql(target, schema)
+      const rules = rulesFile(`version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 1 }\nroots: [pair_ref]\n${excluded ? "excluded_tables: [pair]" : "null_unselected_parents: true"}\n`)
+      const run = await runCli(["propagate", db, target, "--subset", rules, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--quiet"])
+      expect(run.code, run.stderr).toBe(0)
+      expect(await runSql(target, "SELECT id, pa, pb FROM pair_ref ORDER BY id"), `excluded: ${excluded}`).toStrictEqual([
+        { id: 1, pa: null, pb: null },
+        { id: 2, pa: 7, pb: null },
+        { id: 3, pa: null, pb: 9 },
+        { id: 4, pa: null, pb: null }
+      ])
+    }
+  })
 })

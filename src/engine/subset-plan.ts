@@ -457,13 +457,15 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
       for (const edge of edgesByChild.get(table) ?? []) {
         if (!edge.nullify || !edge.childColumns.includes(column.name)) continue
         const parentTerms = isExcluded(edge.parent) ? [] : (selected.get(edge.parent) ?? [])
+        // A key with a NULL part references nothing (MATCH SIMPLE), so it is kept as it is.
+        const anyNull = edge.childColumns.map((c) => `x.${quoteIdent(c)} IS NULL`).join(" OR ")
         if (parentTerms.length === 0) {
-          always = true
+          if (edge.childColumns.length === 1) always = true
+          else conditions.push(anyNull)
           continue
         }
         const set = cte("s", `SELECT ${columnsOf("y", edge.parentColumns)} FROM ONLY ${nameOf(edge.parent)} y WHERE ${or(parentTerms, "y")}`, depsOf(parentTerms))
         used.push(set)
-        const anyNull = edge.childColumns.map((c) => `x.${quoteIdent(c)} IS NULL`).join(" OR ")
         conditions.push(`${anyNull} OR ${tuple("x", edge.childColumns)} IN (SELECT * FROM ${set})`)
       }
       const plain = `x.${quoteIdent(column.name)}`
