@@ -374,6 +374,9 @@ export const decodeCatalog = (input: unknown): Effect.Effect<Catalog, HarnessErr
  */
 export const isTemporalForeignKey = (fk: ForeignKey): boolean => /^FOREIGN KEY \([^)]*\bPERIOD /.test(fk.definition)
 
+/** A foreign key declared `NOT ENFORCED` (PostgreSQL 18): never checked, so never validated. */
+export const isNotEnforcedForeignKey = (fk: ForeignKey): boolean => /\bNOT ENFORCED\b/.test(fk.definition)
+
 /** An SQL identifier, always double-quoted, so any name (keywords, capitals, `bıgınt`) is safe. */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`
 

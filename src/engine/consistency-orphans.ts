@@ -51,7 +51,7 @@
  * A temporal key (`PERIOD`) is checked by range containment, as PostgreSQL checks it.
  */
 import * as Effect from "effect/Effect"
-import { findTable, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
+import { findTable, isNotEnforcedForeignKey, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
 import { didYouMean, matchesNamePattern, nameTokens } from "./column-names.ts"
 import type { LogicalForeignKey } from "./consistency-config.ts"
 import { badInput, HarnessError } from "./errors.ts"
@@ -368,8 +368,7 @@ const declaredKey = (table: Table, fk: ForeignKey, declaredIn: DeclaredIn, valid
   // PostgreSQL has never implemented MATCH PARTIAL; it cannot be declared, so simple covers the rest.
   match: fk.match === "full" ? "full" : "simple",
   validated,
-  // Only pg_get_constraintdef tells (PostgreSQL 18): `FOREIGN KEY (a, PERIOD p) ... NOT ENFORCED`.
-  notEnforced: declaredIn === "target" && /\bNOT ENFORCED\b/.test(fk.definition),
+  notEnforced: declaredIn === "target" && isNotEnforcedForeignKey(fk),
   period: isTemporalForeignKey(fk)
 })
 
