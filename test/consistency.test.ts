@@ -590,6 +590,11 @@ describe("db-harness consistency", () => {
       -- within one parent range, across two adjacent ones, and a NULL key
       INSERT INTO period_good VALUES (2, '[2024-01-02,2024-01-05)'), (1, '[2024-01-15,2024-02-15)'), (NULL, '[2024-01-01,2024-01-02)');
       INSERT INTO period_bad VALUES (1, '[2024-01-01,2024-03-01)');
+      CREATE TABLE tenant_periods (tenant int, id int, valid daterange, PRIMARY KEY (tenant, id, valid WITHOUT OVERLAPS));
+      INSERT INTO tenant_periods VALUES (1, 1, '[2024-01-01,2024-02-01)'), (1, 1, '[2024-02-01,2024-03-01)'), (2, 1, '[2024-03-01,2024-04-01)');
+      CREATE TABLE tenant_period_child (tenant int, pid int, valid daterange, FOREIGN KEY (tenant, pid, PERIOD valid) REFERENCES tenant_periods (tenant, id, PERIOD valid));
+      -- across tenant 1's two adjacent ranges; a NULL tenant references nothing
+      INSERT INTO tenant_period_child VALUES (1, 1, '[2024-01-15,2024-02-15)'), (2, 1, '[2024-03-05,2024-03-10)'), (NULL, 1, '[2020-01-01,2020-01-02)');
       CREATE TABLE unenforced (pid int);
       INSERT INTO unenforced VALUES (1.0), (7);
       ALTER TABLE unenforced ADD CONSTRAINT unenforced_pid_fkey FOREIGN KEY (pid) REFERENCES amounts NOT ENFORCED;
@@ -599,6 +604,8 @@ describe("db-harness consistency", () => {
       INSERT INTO mixed_bad VALUES (2, '2024-01-01');
       -- past its parent's range, an id with no parent, an empty range (PostgreSQL refuses it too)
       INSERT INTO period_bad VALUES (2, '[2024-01-05,2024-01-20)'), (3, '[2024-01-01,2024-01-02)'), (1, 'empty');
+      -- tenant 1's ranges and tenant 2's together would cover the first two, but they are other keys; tenant 1's alone the third
+      INSERT INTO tenant_period_child VALUES (1, 1, '[2024-02-15,2024-03-15)'), (2, 1, '[2024-02-15,2024-03-15)'), (2, 1, '[2024-01-10,2024-01-20)');
       SET session_replication_role = DEFAULT;
       ANALYZE;`
     let db = ""
@@ -638,6 +645,15 @@ describe("db-harness consistency", () => {
       // The listing query returns exactly those rows.
       const rows = await runSql<{ pid: number; valid: string }>(db, `${finding.details?.["query"]} ORDER BY 1`)
       expect(rows.map((r) => `${r.pid} ${r.valid}`)).toStrictEqual(["1 empty", "2 [2024-01-05,2024-01-20)", "3 [2024-01-01,2024-01-02)"])
+    })
+
+    it("a temporal key of several columns: only the parent rows equal on every other column cover a row's range", () => {
+      expect(orphansOf("tenant_period_child")).toBe(3)
+      expect(findingOf("tenant_period_child")?.details?.["samples"]).toStrictEqual([
+        { tenant: "1", pid: "1", valid: "[2024-02-15,2024-03-15)" },
+        { tenant: "2", pid: "1", valid: "[2024-01-10,2024-01-20)" },
+        { tenant: "2", pid: "1", valid: "[2024-02-15,2024-03-15)" }
+      ])
     })
 
     it("a NOT ENFORCED key is checked too, and said to be not enforced", () => {
