@@ -299,6 +299,32 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     expect(await count(target, "remark")).toBe(2)
   })
 
+  it("takes a temporal key's options by its columns as declared, PERIOD column included, and NULLs only the other columns", async () => {
+    const schema = `
+      CREATE EXTENSION btree_gist;
+      CREATE TABLE plan_period (id int, valid daterange, PRIMARY KEY (id, valid WITHOUT OVERLAPS));
+      CREATE TABLE booking (id int PRIMARY KEY, plan_id int, valid daterange NOT NULL,
+        FOREIGN KEY (plan_id, PERIOD valid) REFERENCES plan_period (id, PERIOD valid));`
+    const db = await freshDatabase("sg_temporal_opt_src")
+    await runSql(db, `${schema}
+      INSERT INTO plan_period SELECT i, daterange('2024-01-01', '2024-03-01') FROM generate_series(1, 50) i;
+      INSERT INTO booking SELECT i, 1 + i % 50, daterange('2024-01-10', '2024-01-20') FROM generate_series(1, 500) i;
+      ANALYZE;`)
+    const target = await freshDatabase("sg_temporal_opt_dst")
+    await runSql(target, schema)
+    const rules = rulesFile(
+      `version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 0.2 }\nroots: [booking]\nforeign_keys:\n  - { table: booking, columns: [plan_id, valid], null_unselected_parent: true }\n`
+    )
+    const run = await runCli(["propagate", db, target, "--subset", rules, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--json", "--quiet"])
+    expect(run.code, run.stderr).toBe(0)
+    expect(JSON.parse(run.stdout).subset.allForeignKeysValid).toBe(true)
+    // No plan is a root, so none is selected: every booking copied keeps its range and loses its plan.
+    expect(await count(target, "plan_period")).toBe(0)
+    const bookings = await runSql<{ n: number; plans: number; ranges: number }>(target, "SELECT count(*)::int AS n, count(plan_id)::int AS plans, count(valid)::int AS ranges FROM booking")
+    expect(bookings[0]!.n).toBeGreaterThan(50)
+    expect(bookings[0]).toMatchObject({ plans: 0, ranges: bookings[0]!.n })
+  })
+
   it("cascades through a numeric key whose children write its values at another scale (2.00 = 2), every key holding", async () => {
     const schema = "CREATE TABLE amount (id numeric PRIMARY KEY); CREATE TABLE part (id int PRIMARY KEY, amount_id numeric NOT NULL REFERENCES amount);"
     const db = await freshDatabase("sg_numeric_src")

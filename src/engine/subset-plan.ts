@@ -133,9 +133,19 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
 
   // ---------------------------------------------------------------- edges
   const edges: Array<SubsetEdge> = []
-  const addEdge = (child: Table, parentTable: Table | undefined, childColumns: ReadonlyArray<string>, parentColumns: ReadonlyArray<string>, name: string, virtual: boolean, validated: boolean) => {
+  /** `declaredColumns`: the key's columns as the rules name it (a temporal key's with its PERIOD column, which `childColumns` leaves out). */
+  const addEdge = (
+    child: Table,
+    parentTable: Table | undefined,
+    childColumns: ReadonlyArray<string>,
+    parentColumns: ReadonlyArray<string>,
+    name: string,
+    virtual: boolean,
+    validated: boolean,
+    declaredColumns = childColumns
+  ) => {
     if (parentTable === undefined || isExcluded(child)) return
-    const options = rules.foreignKeyOptions.get(foreignKeyId(child, childColumns))
+    const options = rules.foreignKeyOptions.get(foreignKeyId(child, declaredColumns))
     const parents = leavesOf(catalog, parentTable)
     const nullable = childColumns.every((c) => !(child.columns.find((col) => col.name === c)?.notNull ?? true))
     const siblings = parents.map((_, i) => edges.length + i)
@@ -164,7 +174,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
       // A temporal key is followed by its other columns: every period of a parent that a row's
       // range may need comes along, so the copy's key holds wherever the source's did.
       const kept = isTemporalForeignKey(fk) ? fk.columns.length - 1 : fk.columns.length
-      addEdge(child, findTable(catalog, fk.references.schema, fk.references.table), fk.columns.slice(0, kept), fk.references.columns.slice(0, kept), fk.name, false, fk.validated)
+      addEdge(child, findTable(catalog, fk.references.schema, fk.references.table), fk.columns.slice(0, kept), fk.references.columns.slice(0, kept), fk.name, false, fk.validated, fk.columns)
     }
   }
   for (const v of rules.virtualForeignKeys) {

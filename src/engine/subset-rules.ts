@@ -18,7 +18,7 @@ import * as SchemaIssue from "effect/SchemaIssue"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
-import { findTable, leavesOf, tableKey, type Catalog, type Table } from "./catalog.ts"
+import { findTable, isTemporalForeignKey, leavesOf, tableKey, type Catalog, type Table } from "./catalog.ts"
 import { didYouMean } from "./column-names.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import { locateInYaml, parseYaml, yamlPathText } from "./yaml-locations.ts"
@@ -299,13 +299,15 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
     const path = ["foreign_keys", i]
     const table = tableAt(f.table, [...path, "table"])
     if (table === undefined || !columnsAt(table, f.columns, [...path, "columns"])) return
-    const real = [table, ...leavesOf(catalog, table)].some((t) => t.foreignKeys.some((fk) => fk.columns.join(",") === f.columns.join(",")))
-    if (!real) {
+    const real = [table, ...leavesOf(catalog, table)].flatMap((t) => t.foreignKeys).find((fk) => fk.columns.join(",") === f.columns.join(","))
+    if (real === undefined) {
       problems.push(`${file.at([...path, "columns"])}: ${qualified(table)} has no foreign key on (${f.columns.join(", ")}) (declare it under virtual_foreign_keys)`)
       return
     }
     if (f.null_unselected_parent === true) {
-      const notNull = f.columns.filter((name) => table.columns.find((col) => col.name === name)?.notNull)
+      // A temporal key is NULLed by its other columns; its range stays.
+      const nulled = isTemporalForeignKey(real) ? f.columns.slice(0, -1) : f.columns
+      const notNull = nulled.filter((name) => table.columns.find((col) => col.name === name)?.notNull)
       if (notNull.length > 0)
         problems.push(`${file.at([...path, "null_unselected_parent"])}: ${qualified(table)}.${notNull.join(", ")} is NOT NULL, so an unselected parent cannot be set to NULL`)
     }
