@@ -30,6 +30,10 @@
  *       `pair_parent`, 1..1,000 x 1..100 less every b = 7 (99,000 keys; 10 orphans): (f1) its
  *       `count(*)`, (f2) the gate's check (a bitmap of the encoded keys, with the table's count),
  *       (f3) the anti-join alone (its plan is printed: hashed or merged, as the statistics fall);
+ *   (g) in that database too, `spans`: `--rows` rows with a temporal key (`parent_id, PERIOD
+ *       valid`) onto `period_parent`, 100,000 ids with two adjacent date ranges each (10 orphans,
+ *       their range starting before the first): (g1) its `count(*)`, (g2) the gate's check (the
+ *       child joined to one `range_agg` of the parent per id, then sample keys);
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
  *       catalog reads, exact row counts of both tables on both sides (the same database twice,
  *       so SOURCE's count scans the child once more, alongside the orphan check; TARGET's count
@@ -140,7 +144,19 @@ try {
       )
       await c.query(`UPDATE pairs SET b = 7 WHERE id <= 10`)
       await c.query(`ALTER TABLE pairs ADD CONSTRAINT pairs_a_b_fkey FOREIGN KEY (a, b) REFERENCES pair_parent NOT VALID`)
-      await c.query(`VACUUM ANALYZE code, coded, event_parent, events_0, events_1, events_2, events_3, pair_parent, pairs`)
+      await c.query(`CREATE EXTENSION btree_gist`)
+      await c.query(`CREATE TABLE period_parent (id int, valid daterange, PRIMARY KEY (id, valid WITHOUT OVERLAPS))`)
+      await c.query(
+        `INSERT INTO period_parent SELECT i, r FROM generate_series(1, ${CODE_ROWS}) i, unnest(ARRAY[daterange('2024-01-01', '2024-07-01'), daterange('2024-07-01', '2025-01-01')]) r`
+      )
+      await c.query(`CREATE TABLE spans (id bigint NOT NULL, parent_id int, valid daterange)`)
+      // 30 days from one of the first 300 of 2024: within either range of its parent, or across both.
+      await c.query(
+        `INSERT INTO spans SELECT i, (i % ${CODE_ROWS}) + 1, daterange(date '2024-01-01' + (i % 300)::int, date '2024-01-31' + (i % 300)::int) FROM generate_series(1, ${rows}) i`
+      )
+      await c.query(`UPDATE spans SET valid = daterange('2023-12-01', '2024-01-05') WHERE id <= 10`)
+      await c.query(`ALTER TABLE spans ADD CONSTRAINT spans_period_fkey FOREIGN KEY (parent_id, PERIOD valid) REFERENCES period_parent (id, PERIOD valid) NOT VALID`)
+      await c.query(`VACUUM ANALYZE code, coded, event_parent, events_0, events_1, events_2, events_3, pair_parent, pairs, period_parent, spans`)
     })
   )
   const size = await withClient(url, (c) => c.query(`SELECT pg_size_pretty(pg_table_size('child')) AS size`))
@@ -162,7 +178,8 @@ try {
   const coded = textChecks.find((c) => c.table === "coded")
   const events = textChecks.find((c) => c.table === "events")
   const pairs = textChecks.find((c) => c.table === "pairs")
-  if (declared === undefined || logical === undefined || coded === undefined || events === undefined || pairs === undefined) throw new Error("the orphan checks were not planned")
+  const spans = textChecks.find((c) => c.table === "spans")
+  if (declared === undefined || logical === undefined || coded === undefined || events === undefined || pairs === undefined || spans === undefined) throw new Error("the orphan checks were not planned")
   const partitions = [0, 1, 2, 3].map((part) => `public.events_${part}`)
   /** The partitioned child as the gate checks it now: one query, the key range and the partitions' counts. */
   const partitionedCheck = (c: pg.Client) =>
@@ -223,6 +240,11 @@ try {
     return c.query(`EXPLAIN ${orphanQuery(pairs)}`)
   })
   console.log(`plan of the anti-join for the two-column key:\n${pairPlan.rows.map((r) => `  ${String(r["QUERY PLAN"])}`).join("\n")}`)
+  const spanPlan = await withClient(textUrl, async (c) => {
+    await gateSession(c)
+    return c.query(`EXPLAIN ${orphanQuery(spans)}`)
+  })
+  console.log(`plan of the check of the temporal key:\n${spanPlan.rows.map((r) => `  ${String(r["QUERY PLAN"])}`).join("\n")}`)
 
   const scan: Array<number> = []
   const keyScan: Array<number> = []
@@ -239,6 +261,8 @@ try {
   const pairScan: Array<number> = []
   const pairByRange: Array<number> = []
   const pairAntiJoin: Array<number> = []
+  const spanScan: Array<number> = []
+  const spanCheck: Array<number> = []
   const gate: Array<number> = []
   const gateOrphans: Array<number> = []
   const gateCounts: Array<number> = []
@@ -272,6 +296,9 @@ try {
     const [pairResult] = (await measure(pairByRange, (c) => gateChecks(c, [pairs], "public.pairs"), textUrl)) as [OrphanResult]
     const pairReference = await measure(pairAntiJoin, (c) => antiJoinCheck(c, pairs), textUrl)
     if (pairResult.orphans !== 10 || pairReference !== 10) throw new Error(`two-column key: expected 10 orphans, got ${pairResult.orphans} (${JSON.stringify(pairResult.method)}) and ${pairReference} (anti-join)`)
+    spanScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY spans`))))
+    const [spanResult] = (await measure(spanCheck, (c) => gateChecks(c, [spans], "public.spans"), textUrl)) as [OrphanResult]
+    if (spanResult.orphans !== 10) throw new Error(`temporal key: expected 10 orphans, got ${spanResult.orphans} (${JSON.stringify(spanResult.method)})`)
     if (textList.orphans !== 10 || textReference !== 10) throw new Error(`text key: expected 10 orphans, got ${textList.orphans} (${JSON.stringify(textList.method)}) and ${textReference} (anti-join)`)
     methods = `text key: ${JSON.stringify(textList.method)}; two-column key: ${JSON.stringify(pairResult.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
     const result = await cli(["consistency", url, url, "--json", "--evidence-dir", `${root}/.db-harness/bench-evidence`])
@@ -282,7 +309,7 @@ try {
     gateOrphans.push(report.summary.orphanChecksMs)
     gateCounts.push(report.summary.rowCountsMs)
     console.log(
-      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; two-column key: count(*) ${pairScan[run]?.toFixed(0)} ms, by key range ${pairByRange[run]?.toFixed(0)} ms, by anti-join ${pairAntiJoin[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
+      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; two-column key: count(*) ${pairScan[run]?.toFixed(0)} ms, by key range ${pairByRange[run]?.toFixed(0)} ms, by anti-join ${pairAntiJoin[run]?.toFixed(0)} ms; temporal key: count(*) ${spanScan[run]?.toFixed(0)} ms, check ${spanCheck[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
     )
   }
   const m = (values: ReadonlyArray<number>) => median(values)
@@ -309,6 +336,9 @@ try {
   console.log(`  (f1) SELECT count(*) FROM ONLY pairs (key (a, b), 99,000 keys)   ${m(pairScan).toFixed(0)} ms`)
   console.log(`  (f2) the gate's check of the two-column key (encoded bitmap)    ${m(pairByRange).toFixed(0)} ms  ${vsPair(pairByRange)}`)
   console.log(`  (f3) the two-column key by the anti-join alone                  ${m(pairAntiJoin).toFixed(0)} ms  ${vsPair(pairAntiJoin)}`)
+  const vsSpan = (values: ReadonlyArray<number>) => `(${(m(values) / m(spanScan)).toFixed(2)}× its scan)`
+  console.log(`  (g1) SELECT count(*) FROM ONLY spans (onto 200,000 periods)      ${m(spanScan).toFixed(0)} ms`)
+  console.log(`  (g2) the gate's check of the temporal key                        ${m(spanCheck).toFixed(0)} ms  ${vsSpan(spanCheck)}`)
 } finally {
   await server.stop()
 }
