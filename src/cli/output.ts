@@ -5,6 +5,7 @@
 import * as Effect from "effect/Effect"
 import type { Severity } from "../engine/findings.ts"
 import { CliEnvironment } from "./cli-environment.ts"
+import { displayWidth, padToWidth } from "./display-width.ts"
 
 export interface Style {
   readonly bold: (s: string) => string
@@ -50,10 +51,10 @@ export const printJson = (value: unknown) =>
 
 export const style = CliEnvironment.use((cli) => Effect.succeed(styleFor(cli.colour)))
 
-/** Left-aligned text table with a header row; numbers are right-aligned by the caller's padStart. */
+/** Left-aligned text table with a header row, columns measured as a terminal draws them; numbers are right-aligned by the caller's padStart. */
 export const formatTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ""))))
   const line = (cells: ReadonlyArray<string>) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd()
+    cells.map((c, i) => (i === cells.length - 1 ? c : padToWidth(c, widths[i] ?? 0))).join("  ").trimEnd()
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
 }
