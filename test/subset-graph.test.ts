@@ -323,6 +323,12 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     const bookings = await runSql<{ n: number; plans: number; ranges: number }>(target, "SELECT count(*)::int AS n, count(plan_id)::int AS plans, count(valid)::int AS ranges FROM booking")
     expect(bookings[0]!.n).toBeGreaterThan(50)
     expect(bookings[0]).toMatchObject({ plans: 0, ranges: bookings[0]!.n })
+    // Named without its PERIOD column, the key is refused with the names to use.
+    const short = rulesFile(`version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 0.2 }\nroots: [booking]\nforeign_keys:\n  - { table: booking, columns: [plan_id], null_unselected_parent: true }\n`)
+    const refused = await runCli(["plan", db, "--subset", short])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`${short}:6:`)
+    expect(refused.stderr).toContain("foreign_keys[0].columns: public.booking's key booking_plan_id_valid_fkey is temporal: name all its columns, PERIOD column last: [plan_id, valid]")
   })
 
   it("cascades through a numeric key whose children write its values at another scale (2.00 = 2), every key holding", async () => {

@@ -301,7 +301,12 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
     if (table === undefined || !columnsAt(table, f.columns, [...path, "columns"])) return
     const real = [table, ...leavesOf(catalog, table)].flatMap((t) => t.foreignKeys).find((fk) => fk.columns.join(",") === f.columns.join(","))
     if (real === undefined) {
-      problems.push(`${file.at([...path, "columns"])}: ${qualified(table)} has no foreign key on (${f.columns.join(", ")}) (declare it under virtual_foreign_keys)`)
+      const temporal = table.foreignKeys.find((fk) => isTemporalForeignKey(fk) && fk.columns.slice(0, -1).join(",") === f.columns.join(","))
+      problems.push(
+        temporal === undefined
+          ? `${file.at([...path, "columns"])}: ${qualified(table)} has no foreign key on (${f.columns.join(", ")}) (declare it under virtual_foreign_keys)`
+          : `${file.at([...path, "columns"])}: ${qualified(table)}'s key ${temporal.name} is temporal: name all its columns, PERIOD column last: [${temporal.columns.join(", ")}]`
+      )
       return
     }
     if (f.null_unselected_parent === true) {
