@@ -29,7 +29,7 @@
  *   (f) in that database too, `pairs`: `--rows` rows with a two-column integer key (a, b) onto
  *       `pair_parent`, 1..1,000 x 1..100 less every b = 7 (99,000 keys; 10 orphans): (f1) its
  *       `count(*)`, (f2) the gate's check (a bitmap of the encoded keys, with the table's count),
- *       (f3) the anti-join alone (its plan is printed: hashed or merged, as the statistics fall);
+ *       (f3) the anti-join alone (its plan is printed: hashed, with the gate's `enable_sort = off`);
  *   (g) in that database too, `spans`: `--rows` rows with a temporal key (`parent_id, PERIOD
  *       valid`) onto `period_parent`, 100,000 ids with two adjacent date ranges each (10 orphans,
  *       their range starting before the first): (g1) its `count(*)`, (g2) the gate's check (the
@@ -50,7 +50,7 @@ import pg from "pg"
 import * as Effect from "effect/Effect"
 import { readCatalog } from "../src/engine/catalog-reader.ts"
 import { resolveEndpoint, sqlClientLayer } from "../src/engine/connection.ts"
-import { DEFAULT_SAMPLES, DEFAULT_WORK_MEM_MB } from "../src/engine/consistency.ts"
+import { DEFAULT_SAMPLES, DEFAULT_WORK_MEM_MB, ORPHAN_SESSION_SETTINGS } from "../src/engine/consistency.ts"
 import type { LogicalForeignKey } from "../src/engine/consistency-config.ts"
 import { orphanCondition, orphanQuery, planOrphanChecks, runOrphanChecks, sampleQuery, type OrphanCheck, type OrphanResult } from "../src/engine/consistency-orphans.ts"
 import { HarnessError } from "../src/engine/errors.ts"
@@ -203,8 +203,10 @@ try {
         if (Number(row?.["orphans"]) !== 10) throw new Error(`partitioned, before: ${String(row?.["orphans"])} orphans`)
       })
     )
+  /** A session as the gate's TARGET sessions are: its work_mem and planner settings. */
   const gateSession = async (c: pg.Client) => {
     if (DEFAULT_WORK_MEM_MB > 0) await c.query(`SET work_mem = '${DEFAULT_WORK_MEM_MB}MB'`)
+    for (const [name, value] of Object.entries(ORPHAN_SESSION_SETTINGS)) await c.query(`SELECT set_config($1, $2, false)`, [name, value])
   }
   const gateQuery = (c: pg.Client): GateQuery => (text) =>
     Effect.tryPromise({ try: () => c.query(text).then((r) => r.rows as ReadonlyArray<Record<string, unknown>>), catch: (cause) => new HarnessError({ reason: "Internal", message: String(cause), cause }) })
@@ -234,7 +236,7 @@ try {
     return c.query(`EXPLAIN ${orphanQuery(declared)}`)
   })
   console.log(`plan of the anti-join for the declared key:\n${plan.rows.map((r) => `  ${String(r["QUERY PLAN"])}`).join("\n")}`)
-  // The two-column key's anti-join is hashed or merged (the child sorted) depending on the statistics: 1 s or 3 s.
+  // Without the gate's enable_sort = off, the two-column key's anti-join was hashed or merged (the child sorted) depending on the statistics: 1 s or 3 s.
   const pairPlan = await withClient(textUrl, async (c) => {
     await gateSession(c)
     return c.query(`EXPLAIN ${orphanQuery(pairs)}`)

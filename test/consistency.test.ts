@@ -16,6 +16,7 @@ import { readCatalog } from "../src/engine/catalog-reader.ts"
 import { resolveEndpoint, sqlClientLayer } from "../src/engine/connection.ts"
 import { planOrphanChecks, runOrphanChecks, unknownLeavesQuery, type OrphanCheck } from "../src/engine/consistency-orphans.ts"
 import { openReadOnlySessions } from "../src/engine/consistency-sessions.ts"
+import { ORPHAN_SESSION_SETTINGS } from "../src/engine/consistency.ts"
 import type { GateQuery } from "../src/engine/plugin.ts"
 import { runCli } from "./support/cli.ts"
 import { freshDatabase, loadPagila, runSql } from "./support/database.ts"
@@ -1055,6 +1056,22 @@ describe("db-harness consistency", () => {
       )
     expect(await show(64)).toStrictEqual(["64MB", "64MB"])
     expect(await show(0)).toStrictEqual(["4MB", "4MB"])
+  })
+
+  it("TARGET's sessions take the planner settings the orphan checks need (no sort of a whole child), and only for their transaction", async () => {
+    expect(ORPHAN_SESSION_SETTINGS).toStrictEqual({ enable_sort: "off" })
+    const shown = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const endpoint = yield* resolveEndpoint(countTarget, {})
+          const query = yield* openReadOnlySessions(endpoint, "test", { sessions: 2, statementTimeoutMs: 0, settings: ORPHAN_SESSION_SETTINGS })
+          const plain = yield* openReadOnlySessions(endpoint, "test", { sessions: 1, statementTimeoutMs: 0 })
+          const rows = yield* Effect.all([query("SHOW enable_sort"), query("SHOW enable_sort"), plain("SHOW enable_sort")], { concurrency: 3 })
+          return rows.map((r) => String(r[0]?.["enable_sort"]))
+        })
+      )
+    )
+    expect(shown).toStrictEqual(["off", "off", "on"])
   })
 
   describe("exit codes and errors", () => {

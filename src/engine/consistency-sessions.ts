@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type pg from "pg"
+import { quoteLiteral } from "./catalog.ts"
 import { connectionError, pgClient, type Endpoint } from "./connection.ts"
 import { HarnessError } from "./errors.ts"
 import type { GateQuery } from "./plugin.ts"
@@ -29,6 +30,8 @@ export interface ReadOnlySessionsOptions {
   readonly statementTimeoutMs: number
   /** `work_mem` of every session in MB (the memory a hash join or sort may take); 0 or absent keeps the server's. */
   readonly workMemMb?: number
+  /** Planner settings of every session (`SET LOCAL name = value`), e.g. `{ enable_sort: "off" }`. */
+  readonly settings?: Readonly<Record<string, string>>
 }
 
 export const openReadOnlySessions = (
@@ -53,6 +56,7 @@ export const openReadOnlySessions = (
         if (snapshot !== null) yield* run(client, `SET TRANSACTION SNAPSHOT '${snapshot}'`)
         yield* run(client, `SET LOCAL statement_timeout = ${Math.max(0, Math.floor(options.statementTimeoutMs))}`)
         if ((options.workMemMb ?? 0) > 0) yield* run(client, `SET LOCAL work_mem = '${Math.floor(options.workMemMb!)}MB'`)
+        for (const [name, value] of Object.entries(options.settings ?? {})) yield* run(client, `SELECT set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, true)`)
       })
 
     const first = yield* pgClient(endpoint, applicationName)

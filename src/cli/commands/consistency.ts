@@ -26,6 +26,7 @@ import {
   DEFAULT_STATEMENT_TIMEOUT_MS,
   DEFAULT_TOLERANCE,
   DEFAULT_WORK_MEM_MB,
+  ORPHAN_SESSION_SETTINGS,
   runConsistency,
   type ConsistencyResult,
   type ConsistencySettings
@@ -193,10 +194,10 @@ const summaryOf = (result: ConsistencyResult, outcome: WaiverOutcome) => {
 }
 
 /** Open one side: its catalog, then `jobs` read-only sessions at one snapshot. */
-const openLiveSide = (endpoint: Endpoint, jobs: number, statementTimeoutMs: number, workMemMb: number) =>
+const openLiveSide = (endpoint: Endpoint, jobs: number, statementTimeoutMs: number, workMemMb: number, settings: Readonly<Record<string, string>> = {}) =>
   Effect.gen(function* () {
     const catalog = yield* readCatalog.pipe(Effect.provide(sqlClientLayer(endpoint, APPLICATION_NAME, 1)))
-    const query = yield* openReadOnlySessions(endpoint, APPLICATION_NAME, { sessions: jobs, statementTimeoutMs, workMemMb })
+    const query = yield* openReadOnlySessions(endpoint, APPLICATION_NAME, { sessions: jobs, statementTimeoutMs, workMemMb, settings })
     return { label: endpoint.label, catalog, query } satisfies GateSide
   })
 
@@ -239,7 +240,7 @@ export const consistencyCommand = Command.make("consistency", flags, (options) =
     const result = yield* Effect.scoped(
       Effect.gen(function* () {
         const [sourceSide, targetSide] = yield* Effect.all(
-          [openLiveSide(source, settings.jobs, statementTimeoutMs, 0), openLiveSide(target, settings.jobs, statementTimeoutMs, workMemMb)],
+          [openLiveSide(source, settings.jobs, statementTimeoutMs, 0), openLiveSide(target, settings.jobs, statementTimeoutMs, workMemMb, ORPHAN_SESSION_SETTINGS)],
           { concurrency: 2 }
         )
         return yield* runConsistency(sourceSide, targetSide, settings)
