@@ -384,6 +384,42 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     }
   })
 
+  it("NULLs a key into a partitioned table only when its parent is selected in none of the partitions", async () => {
+    const schema = `CREATE TABLE account (id int PRIMARY KEY) PARTITION BY RANGE (id);
+      CREATE TABLE account_lo PARTITION OF account FOR VALUES FROM (1) TO (101);
+      CREATE TABLE account_hi PARTITION OF account FOR VALUES FROM (101) TO (201);
+      CREATE TABLE payment (id int PRIMARY KEY, account_id int REFERENCES account);`
+    const db = await freshDatabase("sg_partnull_src")
+    // Each payment references an account of either partition; every tenth references none.
+    await runSql(db, `${schema} INSERT INTO account SELECT generate_series(1, 200);
+      INSERT INTO payment SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE 1 + (g * 37) % 200 END FROM generate_series(1, 400) g; ANALYZE;`)
+    const target = await freshDatabase("sg_partnull_dst")
+    await runSql(target, schema)
+    const rules = rulesFile(
+      `version: "1.0"\nstrategy: percentage\nseed: 5\npercentage: { sample_percentage: 0.3 }\nroots: [account, payment]\nforeign_keys:\n  - { table: payment, columns: [account_id], null_unselected_parent: true }\n`
+    )
+    const run = await runCli(["propagate", db, target, "--subset", rules, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--json", "--quiet"])
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(run.stdout)
+    expect(result.subset.allForeignKeysValid).toBe(true)
+    const sampled = `(hashint8extended(id::bigint, 5) & 4294967295) < ${Math.round(0.3 * 4294967296)}`
+    // The accounts are exactly the sampled ones of both partitions: none pulled in by a payment.
+    const accounts = await runSql<{ id: number }>(db, `SELECT id FROM account WHERE ${sampled} ORDER BY id`)
+    expect(await ids(target, "account")).toStrictEqual(accounts.map((r) => r.id))
+    expect(accounts.some((r) => r.id <= 100) && accounts.some((r) => r.id > 100)).toBe(true)
+    // Each sampled payment keeps its account when that account was sampled, in either partition, else NULL.
+    const expected = await runSql<{ id: number; account_id: number | null }>(
+      db,
+      `SELECT id, CASE WHEN account_id IN (SELECT id FROM account WHERE ${sampled}) THEN account_id END AS account_id FROM payment WHERE ${sampled} ORDER BY id`
+    )
+    const copied = await runSql<{ id: number; account_id: number | null }>(target, "SELECT id, account_id FROM payment ORDER BY id")
+    expect(copied).toStrictEqual(expected)
+    expect(copied.filter((r) => r.account_id !== null && r.account_id <= 100).length).toBeGreaterThan(0)
+    expect(copied.filter((r) => r.account_id !== null && r.account_id > 100).length).toBeGreaterThan(0)
+    expect(copied.filter((r) => r.account_id === null).length).toBeGreaterThan(copied.filter((r) => r.id % 10 === 0).length)
+    expect(result.subset.tables.find((t: { table: string }) => t.table === "public.payment").nulledWhenParentNotSelected).toEqual(["account_id"])
+  })
+
   it("NULLs a two-column key whose parent is not copied, and keeps one with a NULL part (it references nothing)", async () => {
     const schema = "CREATE TABLE pair (a int, b int, PRIMARY KEY (a, b)); CREATE TABLE pair_ref (id int PRIMARY KEY, pa int, pb int, FOREIGN KEY (pa, pb) REFERENCES pair);"
     const db = await freshDatabase("sg_nullkeep_src")

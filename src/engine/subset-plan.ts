@@ -149,11 +149,11 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
     const parents = leavesOf(catalog, parentTable)
     const nullable = childColumns.every((c) => !(child.columns.find((col) => col.name === c)?.notNull ?? true))
     const siblings = parents.map((_, i) => edges.length + i)
+    // Decided for the key, not per partition: a key into a partitioned table is NULLed when its
+    // parent row is selected in none of the partitions (rules refuse excluding only some of them).
+    const wantsNull = (options?.nullUnselectedParent ?? rules.nullUnselectedParents) && nullable && !parents.every(isCritical)
     for (const parent of parents) {
-      const excludedParent = isExcluded(parent)
-      // NULLing needs one parent table to test against; a key into a partitioned table is followed instead.
-      const wantsNull = options?.nullUnselectedParent ?? rules.nullUnselectedParents
-      const nullify = excludedParent || (wantsNull && nullable && parents.length === 1 && !isCritical(parent))
+      const nullify = isExcluded(parent) || wantsNull
       edges.push({
         id: edges.length,
         child,
@@ -464,19 +464,30 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
     const columns = copyableColumns(table).map((column) => {
       const conditions: Array<string> = []
       let always = false
+      // One condition per key: its value is kept when the parent row is selected in any of the
+      // tables the key's edges reference (one, or each partition of a partitioned parent).
+      const keys = new Map<number, Array<SubsetEdge>>()
       for (const edge of edgesByChild.get(table) ?? []) {
         if (!edge.nullify || !edge.childColumns.includes(column.name)) continue
-        const parentTerms = isExcluded(edge.parent) ? [] : (selected.get(edge.parent) ?? [])
+        keys.set(edge.siblings[0]!, [...(keys.get(edge.siblings[0]!) ?? []), edge])
+      }
+      for (const keyEdges of keys.values()) {
+        const { childColumns } = keyEdges[0]!
         // A key with a NULL part references nothing (MATCH SIMPLE), so it is kept as it is.
-        const anyNull = edge.childColumns.map((c) => `x.${quoteIdent(c)} IS NULL`).join(" OR ")
-        if (parentTerms.length === 0) {
-          if (edge.childColumns.length === 1) always = true
+        const anyNull = childColumns.map((c) => `x.${quoteIdent(c)} IS NULL`).join(" OR ")
+        const found = keyEdges.flatMap((edge) => {
+          const parentTerms = isExcluded(edge.parent) ? [] : (selected.get(edge.parent) ?? [])
+          if (parentTerms.length === 0) return []
+          const set = cte("s", `SELECT ${columnsOf("y", edge.parentColumns)} FROM ONLY ${nameOf(edge.parent)} y WHERE ${or(parentTerms, "y")}`, depsOf(parentTerms))
+          used.push(set)
+          return [`${tuple("x", childColumns)} IN (SELECT * FROM ${set})`]
+        })
+        if (found.length === 0) {
+          if (childColumns.length === 1) always = true
           else conditions.push(anyNull)
           continue
         }
-        const set = cte("s", `SELECT ${columnsOf("y", edge.parentColumns)} FROM ONLY ${nameOf(edge.parent)} y WHERE ${or(parentTerms, "y")}`, depsOf(parentTerms))
-        used.push(set)
-        conditions.push(`${anyNull} OR ${tuple("x", edge.childColumns)} IN (SELECT * FROM ${set})`)
+        conditions.push([anyNull, ...found].join(" OR "))
       }
       const plain = `x.${quoteIdent(column.name)}`
       if (!always && conditions.length === 0) return plain
