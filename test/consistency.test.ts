@@ -19,7 +19,7 @@ import { openReadOnlySessions } from "../src/engine/consistency-sessions.ts"
 import { ORPHAN_SESSION_SETTINGS } from "../src/engine/consistency.ts"
 import type { GateQuery } from "../src/engine/plugin.ts"
 import { runCli } from "./support/cli.ts"
-import { freshDatabase, loadPagila, runSql } from "./support/database.ts"
+import { adminUrl, freshDatabase, loadPagila, runSql } from "./support/database.ts"
 
 interface JsonFinding {
   readonly rule: string
@@ -1072,6 +1072,29 @@ describe("db-harness consistency", () => {
       )
     )
     expect(shown).toStrictEqual(["off", "off", "on"])
+  })
+
+  it("the command gives TARGET's sessions those settings and SOURCE's none: a table visible only without sorts is counted on TARGET alone", async () => {
+    // A row-level security policy shows the rows only to a session with enable_sort off; the
+    // same database as SOURCE and TARGET, read by a role the policy applies to (not the owner).
+    const db = await freshDatabase("cons_settings")
+    const role = `cons_reader_${process.pid}`
+    await runSql(adminUrl(), `DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN PASSWORD 'reader-pw'`)
+    try {
+      await runSql(db, `CREATE TABLE seen (id int); INSERT INTO seen SELECT generate_series(1, 10);
+        ALTER TABLE seen ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY only_without_sorts ON seen FOR SELECT USING (current_setting('enable_sort') = 'off');
+        GRANT SELECT ON seen TO ${role};`)
+      const url = new URL(db)
+      url.username = role
+      url.password = "reader-pw"
+      const run = await consistency(url.toString(), url.toString(), "--json")
+      expect(run.code, run.stderr).toBe(3)
+      const report = parse(run.stdout)
+      expect(report.checks.rowCounts.find((c) => c.table === "public.seen")).toMatchObject({ source: 0, target: 10, status: "out-of-tolerance" })
+    } finally {
+      await runSql(adminUrl(), `DROP OWNED BY ${role} CASCADE; DROP ROLE ${role}`).catch(() => {})
+    }
   })
 
   describe("exit codes and errors", () => {
