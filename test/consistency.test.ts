@@ -1093,7 +1093,8 @@ describe("db-harness consistency", () => {
       const report = parse(run.stdout)
       expect(report.checks.rowCounts.find((c) => c.table === "public.seen")).toMatchObject({ source: 0, target: 10, status: "out-of-tolerance" })
     } finally {
-      await runSql(adminUrl(), `DROP OWNED BY ${role} CASCADE; DROP ROLE ${role}`).catch(() => {})
+      await runSql(db, `DROP OWNED BY ${role}`)
+      await runSql(adminUrl(), `DROP ROLE ${role}`)
     }
   })
 
