@@ -329,6 +329,13 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain(`${short}:6:`)
     expect(refused.stderr).toContain("foreign_keys[0].columns: public.booking's key booking_plan_id_valid_fkey is temporal: name all its columns, PERIOD column last: [plan_id, valid]")
+    // propagate refuses it the same way, before writing: the target keeps the earlier copy.
+    await runSql(target, "DELETE FROM booking WHERE id % 2 = 0")
+    const kept = await count(target, "booking")
+    const refusedCopy = await runCli(["propagate", db, target, "--subset", short, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--quiet"])
+    expect(refusedCopy.code).toBe(1)
+    expect(refusedCopy.stderr).toContain("is temporal: name all its columns")
+    expect(await count(target, "booking")).toBe(kept)
   })
 
   it("cascades through a numeric key whose children write its values at another scale (2.00 = 2), every key holding", async () => {
@@ -418,6 +425,21 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     expect(copied.filter((r) => r.account_id !== null && r.account_id > 100).length).toBeGreaterThan(0)
     expect(copied.filter((r) => r.account_id === null).length).toBeGreaterThan(copied.filter((r) => r.id % 10 === 0).length)
     expect(result.subset.tables.find((t: { table: string }) => t.table === "public.payment").nulledWhenParentNotSelected).toEqual(["account_id"])
+
+    // One partition critical (copied whole): its accounts are always there, so only keys into the other can be NULLed.
+    const mixed = await freshDatabase("sg_partnull_dst")
+    await runSql(mixed, schema)
+    const mixedRules = rulesFile(
+      `version: "1.0"\nstrategy: percentage\nseed: 5\npercentage: { sample_percentage: 0.3 }\nroots: [account_lo, payment]\ncritical_tables: [account_hi]\nforeign_keys:\n  - { table: payment, columns: [account_id], null_unselected_parent: true }\n`
+    )
+    const mixedRun = await runCli(["propagate", db, mixed, "--subset", mixedRules, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--json", "--quiet"])
+    expect(mixedRun.code, mixedRun.stderr).toBe(0)
+    expect(JSON.parse(mixedRun.stdout).subset.allForeignKeysValid).toBe(true)
+    const kept = `id > 100 OR ${sampled}`
+    expect(await ids(mixed, "account")).toStrictEqual((await runSql<{ id: number }>(db, `SELECT id FROM account WHERE ${kept} ORDER BY id`)).map((r) => r.id))
+    expect(await runSql(mixed, "SELECT id, account_id FROM payment ORDER BY id")).toStrictEqual(
+      await runSql(db, `SELECT id, CASE WHEN account_id IN (SELECT id FROM account WHERE ${kept}) THEN account_id END AS account_id FROM payment WHERE ${sampled} ORDER BY id`)
+    )
   })
 
   it("NULLs a two-column key whose parent is not copied, and keeps one with a NULL part (it references nothing)", async () => {
