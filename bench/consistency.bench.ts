@@ -21,7 +21,10 @@
  *   (d) in a second database, a child of `--rows` rows with a text key onto a 100,000-row parent
  *       (codes 'C0000001'...; 10 orphans): (d1) its `count(*)`, (d2) the gate's check as it picks
  *       it: by key list (the parent's keys as an array constant, with the table's count) from
- *       2,500,000 rows (25 a code), else the anti-join, (d3) the anti-join alone;
+ *       2,500,000 rows (25 a code), else the anti-join, (d3) the anti-join alone, (d4) the same
+ *       rows in `coded_ix`, with a btree index on the key: the gate's check as it picks it (by
+ *       the index's gaps from 5,000,000 rows, 50 a code) plus the table's `count(*)`, which the
+ *       row-count check then runs;
  *   (e) in that database too, `events`: `--rows` rows in 4 partitions, a logical key onto
  *       1,000,000 parents (10 orphans): (e1) `count(*)` of all, (e2) the gate's check by key range
  *       with the partitions' counts in the same query, (e3) as the gate did before it shared the
@@ -156,7 +159,11 @@ try {
       )
       await c.query(`UPDATE spans SET valid = daterange('2023-12-01', '2024-01-05') WHERE id <= 10`)
       await c.query(`ALTER TABLE spans ADD CONSTRAINT spans_period_fkey FOREIGN KEY (parent_id, PERIOD valid) REFERENCES period_parent (id, PERIOD valid) NOT VALID`)
-      await c.query(`VACUUM ANALYZE code, coded, event_parent, events_0, events_1, events_2, events_3, pair_parent, pairs, period_parent, spans`)
+      // (d4): the same rows with a btree index on the key column, as most foreign-key columns have.
+      await c.query(`CREATE TABLE coded_ix AS SELECT * FROM coded`)
+      await c.query(`CREATE INDEX ON coded_ix (code)`)
+      await c.query(`ALTER TABLE coded_ix ADD CONSTRAINT coded_ix_code_fkey FOREIGN KEY (code) REFERENCES code NOT VALID`)
+      await c.query(`VACUUM ANALYZE code, coded, coded_ix, event_parent, events_0, events_1, events_2, events_3, pair_parent, pairs, period_parent, spans`)
     })
   )
   const size = await withClient(url, (c) => c.query(`SELECT pg_size_pretty(pg_table_size('child')) AS size`))
@@ -176,10 +183,11 @@ try {
   const eventsKey: LogicalForeignKey = { name: "events_parent", table: "events", columns: ["parent_id"], references: { table: "event_parent", columns: ["id"] } }
   const textChecks = await Effect.runPromise(planOrphanChecks(null, textCatalog, [eventsKey], []))
   const coded = textChecks.find((c) => c.table === "coded")
+  const codedIx = textChecks.find((c) => c.table === "coded_ix")
   const events = textChecks.find((c) => c.table === "events")
   const pairs = textChecks.find((c) => c.table === "pairs")
   const spans = textChecks.find((c) => c.table === "spans")
-  if (declared === undefined || logical === undefined || coded === undefined || events === undefined || pairs === undefined || spans === undefined) throw new Error("the orphan checks were not planned")
+  if (declared === undefined || logical === undefined || coded === undefined || codedIx === undefined || events === undefined || pairs === undefined || spans === undefined) throw new Error("the orphan checks were not planned")
   const partitions = [0, 1, 2, 3].map((part) => `public.events_${part}`)
   /** The partitioned child as the gate checks it now: one query, the key range and the partitions' counts. */
   const partitionedCheck = (c: pg.Client) =>
@@ -217,8 +225,19 @@ try {
         if (result.samples.length !== DEFAULT_SAMPLES) throw new Error(`expected ${DEFAULT_SAMPLES} sample keys, got ${result.samples.length}`)
       }
       // Only checks by the parent's keys share the scan that counts the table (a small --rows may leave the text key to the anti-join).
-      if (run.results.some((r) => r.method?.kind !== "anti-join") && run.tableRows.get(table) !== rows) throw new Error(`the check's scan counted ${run.tableRows.get(table)} rows of ${table}, expected ${rows}`)
+      if (run.results.some((r) => r.method?.kind === "key range" || r.method?.kind === "key list") && run.tableRows.get(table) !== rows) throw new Error(`the check's scan counted ${run.tableRows.get(table)} rows of ${table}, expected ${rows}`)
       return run.results
+    })
+  /**
+   * (d4) The text key onto a child with an index on it, as the gate checks it, plus the table's
+   * `count(*)`, which the row-count check then runs (a check by the index's gaps does not read
+   * the table, so it counts nothing).
+   */
+  const indexedCheck = (c: pg.Client) =>
+    gateChecks(c, [codedIx], "public.coded_ix").then(async ([result]) => {
+      const counted = Number((await c.query(`SELECT count(*) FROM ONLY coded_ix`)).rows[0]?.count)
+      if (counted !== rows) throw new Error(`coded_ix: counted ${counted} rows, expected ${rows}`)
+      return result as OrphanResult
     })
   /** The anti-join alone, as the gate checks any key without a key range: the count with the orphans' stretch, then sample keys. */
   const antiJoinCheck = (c: pg.Client, check: OrphanCheck) =>
@@ -257,6 +276,7 @@ try {
   const textScan: Array<number> = []
   const textByList: Array<number> = []
   const textAntiJoin: Array<number> = []
+  const textIndexed: Array<number> = []
   const partScan: Array<number> = []
   const partShared: Array<number> = []
   const partBefore: Array<number> = []
@@ -291,6 +311,8 @@ try {
     textScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY coded`))))
     const [textList] = (await measure(textByList, (c) => gateChecks(c, [coded], "public.coded"), textUrl)) as [OrphanResult]
     const textReference = await measure(textAntiJoin, (c) => antiJoinCheck(c, coded), textUrl)
+    const indexed = await measure(textIndexed, indexedCheck, textUrl)
+    if (indexed.orphans !== 10) throw new Error(`indexed text key: expected 10 orphans, got ${indexed.orphans} (${JSON.stringify(indexed.method)})`)
     partScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM events`))))
     await measure(partShared, partitionedCheck, textUrl)
     await measure(partBefore, partitionedBefore, textUrl)
@@ -302,7 +324,7 @@ try {
     const [spanResult] = (await measure(spanCheck, (c) => gateChecks(c, [spans], "public.spans"), textUrl)) as [OrphanResult]
     if (spanResult.orphans !== 10) throw new Error(`temporal key: expected 10 orphans, got ${spanResult.orphans} (${JSON.stringify(spanResult.method)})`)
     if (textList.orphans !== 10 || textReference !== 10) throw new Error(`text key: expected 10 orphans, got ${textList.orphans} (${JSON.stringify(textList.method)}) and ${textReference} (anti-join)`)
-    methods = `text key: ${JSON.stringify(textList.method)}; two-column key: ${JSON.stringify(pairResult.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
+    methods = `text key: ${JSON.stringify(textList.method)}; indexed text key: ${JSON.stringify(indexed.method)}; two-column key: ${JSON.stringify(pairResult.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
     const result = await cli(["consistency", url, url, "--json", "--evidence-dir", `${root}/.db-harness/bench-evidence`])
     if (result.code !== 3) throw new Error(`the gate exited ${result.code} (expected 3 for the 10 orphans): ${result.stderr}`)
     const report = JSON.parse(result.stdout) as { summary: { orphanRows: number; orphanChecksMs: number; rowCountsMs: number } }
@@ -311,7 +333,7 @@ try {
     gateOrphans.push(report.summary.orphanChecksMs)
     gateCounts.push(report.summary.rowCountsMs)
     console.log(
-      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; two-column key: count(*) ${pairScan[run]?.toFixed(0)} ms, by key range ${pairByRange[run]?.toFixed(0)} ms, by anti-join ${pairAntiJoin[run]?.toFixed(0)} ms; temporal key: count(*) ${spanScan[run]?.toFixed(0)} ms, check ${spanCheck[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
+      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms, indexed with count(*) ${textIndexed[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; two-column key: count(*) ${pairScan[run]?.toFixed(0)} ms, by key range ${pairByRange[run]?.toFixed(0)} ms, by anti-join ${pairAntiJoin[run]?.toFixed(0)} ms; temporal key: count(*) ${spanScan[run]?.toFixed(0)} ms, check ${spanCheck[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
     )
   }
   const m = (values: ReadonlyArray<number>) => median(values)
@@ -330,6 +352,8 @@ try {
   console.log(`  (d1) SELECT count(*) FROM ONLY coded (text key, 100,000 codes)  ${m(textScan).toFixed(0)} ms`)
   console.log(`  (d2) the gate's check of the text key (as the gate picks it)    ${m(textByList).toFixed(0)} ms  ${vsText(textByList)}`)
   console.log(`  (d3) the text key by the anti-join alone                        ${m(textAntiJoin).toFixed(0)} ms  ${vsText(textAntiJoin)}`)
+  console.log(`  (d4) the same rows with an index on the key: the gate's check    ${m(textIndexed).toFixed(0)} ms  ${vsText(textIndexed)}`)
+  console.log(`       (by the index's gaps) plus the table's count(*)`)
   const vsPart = (values: ReadonlyArray<number>) => `(${(m(values) / m(partScan)).toFixed(2)}× its scan)`
   console.log(`  (e1) SELECT count(*) FROM events (4 partitions)                 ${m(partScan).toFixed(0)} ms`)
   console.log(`  (e2) the gate's check with the partitions' counts, one query    ${m(partShared).toFixed(0)} ms  ${vsPart(partShared)}`)

@@ -14,7 +14,7 @@ import pg from "pg"
 import * as Effect from "effect/Effect"
 import { readCatalog } from "../src/engine/catalog-reader.ts"
 import { resolveEndpoint, sqlClientLayer } from "../src/engine/connection.ts"
-import { planOrphanChecks, runOrphanChecks, unknownLeavesQuery, type OrphanCheck } from "../src/engine/consistency-orphans.ts"
+import { orphanCondition, planOrphanChecks, runOrphanChecks, unknownLeavesQuery, type OrphanCheck } from "../src/engine/consistency-orphans.ts"
 import { openReadOnlySessions } from "../src/engine/consistency-sessions.ts"
 import { ORPHAN_SESSION_SETTINGS } from "../src/engine/consistency.ts"
 import type { GateQuery } from "../src/engine/plugin.ts"
@@ -395,8 +395,15 @@ describe("db-harness consistency", () => {
     expect(byKeys.code, byKeys.stderr).toBe(3)
     const [keys, join_] = [parse(byKeys.stdout), parse(byJoin.stdout)]
     const methods = new Set(keys.checks.foreignKeys.map((k) => (k as { method?: { kind: string } }).method?.kind))
-    // Every pagila key is an integer onto a unique integer column, its parent's keys in a range of less than 2^23.
-    expect([...methods]).toStrictEqual(["key range"])
+    // Every pagila key is an integer onto a unique integer column, its parent's keys in a range of
+    // less than 2^23; a plain child with an index on its key column is checked by the index's gaps.
+    expect([...methods].sort()).toStrictEqual(["index gaps", "key range"])
+    const byGaps = keys.checks.foreignKeys.filter((k) => (k as { method?: { kind: string } }).method?.kind === "index gaps")
+    // The deleted customer's payments: one gap between neighbouring customers, read through the partition's index.
+    expect(byGaps.find((k) => k.name === "payment_p2022_05_customer_id_fkey")).toMatchObject({
+      orphans: 2,
+      method: { kind: "index gaps", index: "idx_fk_payment_p2022_05_customer_id", orphanGaps: 1 }
+    })
     const orphans = (report: JsonReport) => report.checks.foreignKeys.map((k) => [k.table, k.name, k.orphans])
     expect(orphans(keys)).toStrictEqual(orphans(join_))
     const samples = (report: JsonReport) => report.findings.map((f) => [f.object.table, f.object.name, f.details?.["samples"]])
@@ -783,6 +790,47 @@ describe("db-harness consistency", () => {
       UPDATE comp_part_child SET b = 3 WHERE id IN (6, 151);
       UPDATE comp_part_child SET a = 6 WHERE id = 120;
       SET session_replication_role = DEFAULT;
+      -- index gaps: children with a btree index on the key column, checked through it. Text keys
+      -- (a varchar child) with characters a literal must escape, NULL, and an orphan row deleted
+      -- since (its index entry stays until vacuum); integer keys below, between and above the
+      -- parent's; an empty parent; 2,000 gaps with orphans (too many: the key range decides);
+      -- indexes that cannot answer (another operator class, a partial index)
+      CREATE TABLE gap_parent (code text PRIMARY KEY);
+      INSERT INTO gap_parent VALUES ('a''b'), ('c\\d'), ('{x,y}'), ('NULL'), ('plain'), (''), ('m'), ('zz');
+      CREATE TABLE gap_child (id int PRIMARY KEY, code varchar(20));
+      INSERT INTO gap_child VALUES (1, 'a''b'), (2, 'c\\d'), (3, ''), (4, 'NULL'), (5, 'plain'), (6, 'zz'), (7, NULL), (8, ' '), (9, 'mm'),
+        (10, 'zzz'), (11, 'plain'), (12, 'mm'), (13, 'm'), (14, 'gone');
+      -- enough rows for the planner to probe the index rather than read the table per gap
+      INSERT INTO gap_child SELECT 100 + g, (ARRAY['a''b', 'plain', 'm', 'zz'])[1 + g % 4] FROM generate_series(1, 3000) g;
+      CREATE INDEX ON gap_child (code);
+      DELETE FROM gap_child WHERE id = 14;
+      ALTER TABLE gap_child ADD CONSTRAINT gap_child_code_fkey FOREIGN KEY (code) REFERENCES gap_parent NOT VALID;
+      CREATE TABLE gap_int_parent (id int PRIMARY KEY);
+      INSERT INTO gap_int_parent SELECT g * 10 FROM generate_series(1, 100) g;
+      CREATE TABLE gap_int_child (id int PRIMARY KEY, pid bigint);
+      INSERT INTO gap_int_child SELECT g, 10 * (1 + g % 100) FROM generate_series(1, 1000) g;
+      INSERT INTO gap_int_child VALUES (1001, 5), (1002, 1005), (1003, 15), (1004, 15), (1005, NULL), (1006, -3);
+      CREATE INDEX ON gap_int_child (pid);
+      ALTER TABLE gap_int_child ADD CONSTRAINT gap_int_child_pid_fkey FOREIGN KEY (pid) REFERENCES gap_int_parent NOT VALID;
+      CREATE TABLE gap_empty_child (id int PRIMARY KEY, pid int);
+      INSERT INTO gap_empty_child VALUES (1, 1), (2, NULL), (3, 7);
+      INSERT INTO gap_empty_child SELECT 3 + g, NULL FROM generate_series(1, 3000) g;
+      CREATE INDEX ON gap_empty_child (pid);
+      ALTER TABLE gap_empty_child ADD CONSTRAINT gap_empty_child_pid_fkey FOREIGN KEY (pid) REFERENCES empty_parent NOT VALID;
+      CREATE TABLE gap_even_parent (id int PRIMARY KEY);
+      INSERT INTO gap_even_parent SELECT g * 2 FROM generate_series(1, 2000) g;
+      CREATE TABLE gap_many_child (id int PRIMARY KEY, pid int);
+      INSERT INTO gap_many_child SELECT g, g FROM generate_series(1, 4000) g;
+      CREATE INDEX ON gap_many_child (pid);
+      ALTER TABLE gap_many_child ADD CONSTRAINT gap_many_child_pid_fkey FOREIGN KEY (pid) REFERENCES gap_even_parent NOT VALID;
+      CREATE TABLE gap_pattern_child (id int PRIMARY KEY, code text);
+      INSERT INTO gap_pattern_child VALUES (1, 'plain'), (2, 'nope');
+      CREATE INDEX ON gap_pattern_child (code text_pattern_ops);
+      ALTER TABLE gap_pattern_child ADD CONSTRAINT gap_pattern_child_code_fkey FOREIGN KEY (code) REFERENCES gap_parent NOT VALID;
+      CREATE TABLE gap_partial_child (id int PRIMARY KEY, pid int);
+      INSERT INTO gap_partial_child VALUES (1, 10), (2, 11);
+      CREATE INDEX ON gap_partial_child (pid) WHERE pid > 0;
+      ALTER TABLE gap_partial_child ADD CONSTRAINT gap_partial_child_pid_fkey FOREIGN KEY (pid) REFERENCES gap_int_parent NOT VALID;
       -- three keys of one table over some 300 pages, checked by one scan that counts the table too; the
       -- orphans of each lie in one place: a's in the first rows, b's in the last, c's in the middle
       CREATE TABLE three_key_child (id int PRIMARY KEY, a int, b bigint, c int, pad text);
@@ -926,6 +974,46 @@ describe("db-harness consistency", () => {
         { a: "9", b: null },
         { a: null, b: "1" }
       ])
+    })
+
+    it("index gaps: orphans below, between and above the parent's keys, through the child's index, as the anti-join finds them", () => {
+      const expected = [
+        ["gap_child", 4, { kind: "index gaps", index: "gap_child_code_idx" }, [{ code: " " }, { code: "mm" }, { code: "zzz" }]],
+        ["gap_int_child", 5, { kind: "index gaps", index: "gap_int_child_pid_idx", orphanGaps: 3 }, [{ pid: "-3" }, { pid: "5" }, { pid: "15" }, { pid: "1005" }]],
+        ["gap_empty_child", 2, { kind: "index gaps", orphanGaps: 1 }, [{ pid: "1" }, { pid: "7" }]]
+      ] as const
+      for (const [table, orphans, method, samples] of expected) {
+        expect(keyOf("keyRange", table), table).toMatchObject({ orphans, method })
+        expect(keyOf("antiJoin", table), table).toMatchObject({ orphans, method: { kind: "anti-join" } })
+        expect(samplesOf("keyRange", table), table).toStrictEqual(samples)
+        expect(samplesOf("antiJoin", table), table).toStrictEqual(samples)
+      }
+    })
+
+    it("index gaps: more than 1,000 gaps with orphans, another operator class, a partial index: the other methods decide", () => {
+      expect(keyOf("keyRange", "gap_many_child")).toMatchObject({ orphans: 2000, method: { kind: "key range", missingKeys: 1999 } })
+      expect(keyOf("antiJoin", "gap_many_child")?.orphans).toBe(2000)
+      expect(keyOf("keyRange", "gap_pattern_child")).toMatchObject({ orphans: 1, method: { kind: "key list", keys: 8 } })
+      expect(samplesOf("keyRange", "gap_pattern_child")).toStrictEqual([{ code: "nope" }])
+      expect(keyOf("keyRange", "gap_partial_child")).toMatchObject({ orphans: 1, method: { kind: "key range", missingKeys: 891 } })
+    })
+
+    it("index gaps only when the planner probes the index: with index scans off, the key range decides", async () => {
+      const methodWith = (settings: Record<string, string>) =>
+        Effect.runPromise(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const endpoint = yield* resolveEndpoint(url, {})
+              const catalog = yield* readCatalog.pipe(Effect.provide(sqlClientLayer(endpoint, "test", 1)))
+              const sessions = yield* openReadOnlySessions(endpoint, "test", { sessions: 1, statementTimeoutMs: 0, settings })
+              const check = (yield* planOrphanChecks(null, catalog, [], [])).find((c) => c.table === "gap_int_child")!
+              return (yield* orphanCondition(check, sessions, 0)).method
+            })
+          )
+        )
+      expect(await methodWith({})).toMatchObject({ kind: "index gaps", orphanGaps: 3 })
+      const noIndex = { enable_indexscan: "off", enable_indexonlyscan: "off", enable_bitmapscan: "off" }
+      expect(await methodWith(noIndex)).toMatchObject({ kind: "key range", missingKeys: 891 })
     })
 
     it("three keys of one table: each one's orphans and samples, wherever in the table they lie, and the table's exact count", () => {

@@ -68,7 +68,7 @@ export interface ConsistencyConfig {
   readonly estimates?: boolean
   /** `work_mem` of TARGET's sessions in MB; 0 keeps the server's own. */
   readonly workMemMb?: number
-  /** Child tables estimated at fewer rows are checked by the anti-join alone, never by the parent's keys (key range or key list). */
+  /** Child tables estimated at fewer rows are checked by the anti-join alone, never by the parent's keys (key range, key list or the child index's gaps). */
   readonly keyRangeMinRows?: number
   readonly exclude: ReadonlyArray<string>
   readonly tolerances: ReadonlyArray<ToleranceOverride>

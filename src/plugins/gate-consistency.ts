@@ -47,7 +47,7 @@ export default definePlugin({
     samples: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 100 }))),
     /** Column-name patterns, besides the shipped baseline's, whose sample values are masked. */
     personalNames: Schema.optionalKey(Schema.Array(Schema.NonEmptyString)),
-    /** Child tables estimated at fewer rows are checked by the anti-join alone, never by the parent's keys (key range or key list). */
+    /** Child tables estimated at fewer rows are checked by the anti-join alone, never by the parent's keys (key range, key list or the child index's gaps). */
     keyRangeMinRows: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
   }),
   make: (options) => {
