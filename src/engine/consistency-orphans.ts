@@ -629,9 +629,9 @@ export const MAX_ORPHAN_GAPS = 1_000
 /**
  * `byIndexGaps` is used for a child of at least this many estimated rows per parent key (one
  * index probe a key, against a filter per child row): 50 where the alternative is a key list or
- * the anti-join (about 130 ns a row against 2.8 µs a key; 10,000,000 rows onto 100,000 text keys:
- * 0.28 s for the gaps against 1.3 s for the key list's share of the scan, by hand), 200 where it is the
- * key range (about 25 ns a row).
+ * the anti-join (about 150 ns a row against 3.6 µs a key: on 10,000,000 rows onto 100,000 text
+ * keys, bench/consistency.bench.ts (d4) against (d2), each less the table's `count(*)`, about
+ * 0.36 s against 1.47 s), 200 where it is the key range (about 30 ns a row).
  */
 export const GAPS_MIN_ROWS_PER_KEY = 50
 export const GAPS_MIN_ROWS_PER_KEY_AGAINST_RANGE = 200
@@ -656,7 +656,7 @@ const nodesOf = (plan: unknown, alias: string): Array<string> => {
  * collation on both sides, and a type whose equality is that order's). So the parent's keys are
  * walked in order, and for each gap one index probe asks whether the child has a key inside it:
  * one probe per parent key, and the child's rows are never read (on the 10,000,000-row child of
- * bench/consistency.bench.ts (d4), 100,000 text keys: 0.28 s, where its `count(*)` takes 0.27 s).
+ * bench/consistency.bench.ts (d4), 100,000 text keys: about 0.36 s, where its `count(*)` takes 0.34 s).
  * The gaps that hold orphans, at most `MAX_ORPHAN_GAPS`, become the condition (each a range the
  * index reads), so counting and sampling the orphans reads them alone. Null when no such index
  * exists, when the planner would not probe it (its plan is checked first: a scan of the child
