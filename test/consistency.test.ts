@@ -823,6 +823,21 @@ describe("db-harness consistency", () => {
       INSERT INTO gap_many_child SELECT g, g FROM generate_series(1, 4000) g;
       CREATE INDEX ON gap_many_child (pid);
       ALTER TABLE gap_many_child ADD CONSTRAINT gap_many_child_pid_fkey FOREIGN KEY (pid) REFERENCES gap_even_parent NOT VALID;
+      -- a partitioned child indexed on its key (the index cascades to the partitions), orphans in both partitions;
+      -- its twin with the index on one partition only
+      CREATE TABLE gap_part_child (id int, pid int, at date NOT NULL) PARTITION BY RANGE (at);
+      CREATE TABLE gap_part_child_a PARTITION OF gap_part_child FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+      CREATE TABLE gap_part_child_b PARTITION OF gap_part_child FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+      INSERT INTO gap_part_child SELECT g, 10 * (1 + g % 100), date '2025-01-01' + g % 700 FROM generate_series(1, 4000) g;
+      INSERT INTO gap_part_child VALUES (4001, 25, '2025-03-01'), (4002, 2000, '2026-03-01'), (4003, NULL, '2026-04-01');
+      CREATE INDEX ON gap_part_child (pid);
+      ALTER TABLE gap_part_child ADD CONSTRAINT gap_part_child_pid_fkey FOREIGN KEY (pid) REFERENCES gap_int_parent NOT VALID;
+      CREATE TABLE gap_half_child (id int, pid int, at date NOT NULL) PARTITION BY RANGE (at);
+      CREATE TABLE gap_half_child_a PARTITION OF gap_half_child FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+      CREATE TABLE gap_half_child_b PARTITION OF gap_half_child FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+      INSERT INTO gap_half_child SELECT * FROM gap_part_child;
+      CREATE INDEX ON gap_half_child_a (pid);
+      ALTER TABLE gap_half_child ADD CONSTRAINT gap_half_child_pid_fkey FOREIGN KEY (pid) REFERENCES gap_int_parent NOT VALID;
       CREATE TABLE gap_pattern_child (id int PRIMARY KEY, code text);
       INSERT INTO gap_pattern_child VALUES (1, 'plain'), (2, 'nope');
       CREATE INDEX ON gap_pattern_child (code text_pattern_ops);
@@ -980,7 +995,8 @@ describe("db-harness consistency", () => {
       const expected = [
         ["gap_child", 4, { kind: "index gaps", index: "gap_child_code_idx" }, [{ code: " " }, { code: "mm" }, { code: "zzz" }]],
         ["gap_int_child", 5, { kind: "index gaps", index: "gap_int_child_pid_idx", orphanGaps: 3 }, [{ pid: "-3" }, { pid: "5" }, { pid: "15" }, { pid: "1005" }]],
-        ["gap_empty_child", 2, { kind: "index gaps", orphanGaps: 1 }, [{ pid: "1" }, { pid: "7" }]]
+        ["gap_empty_child", 2, { kind: "index gaps", orphanGaps: 1 }, [{ pid: "1" }, { pid: "7" }]],
+        ["gap_part_child", 2, { kind: "index gaps", orphanGaps: 2 }, [{ pid: "25" }, { pid: "2000" }]]
       ] as const
       for (const [table, orphans, method, samples] of expected) {
         expect(keyOf("keyRange", table), table).toMatchObject({ orphans, method })
@@ -990,12 +1006,15 @@ describe("db-harness consistency", () => {
       }
     })
 
-    it("index gaps: more than 1,000 gaps with orphans, another operator class, a partial index: the other methods decide", () => {
+    it("index gaps: more than 1,000 gaps with orphans, another operator class, a partial index, a partition without the index: the other methods decide", () => {
       expect(keyOf("keyRange", "gap_many_child")).toMatchObject({ orphans: 2000, method: { kind: "key range", missingKeys: 1999 } })
       expect(keyOf("antiJoin", "gap_many_child")?.orphans).toBe(2000)
       expect(keyOf("keyRange", "gap_pattern_child")).toMatchObject({ orphans: 1, method: { kind: "key list", keys: 8 } })
       expect(samplesOf("keyRange", "gap_pattern_child")).toStrictEqual([{ code: "nope" }])
       expect(keyOf("keyRange", "gap_partial_child")).toMatchObject({ orphans: 1, method: { kind: "key range", missingKeys: 891 } })
+      // A partition without the index: the key range, the same orphans.
+      expect(keyOf("keyRange", "gap_half_child")).toMatchObject({ orphans: 2, method: { kind: "key range", missingKeys: 891 } })
+      expect(samplesOf("keyRange", "gap_half_child")).toStrictEqual([{ pid: "25" }, { pid: "2000" }])
     })
 
     it("index gaps only when the planner probes the index: with index scans off, the key range decides", async () => {

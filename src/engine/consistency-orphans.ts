@@ -32,11 +32,6 @@
  * - else by key list, for a single column whose parent has at most `MAX_LIST_KEYS` keys of a
  *   hashable type (text, uuid, integers, ...) and a child of `LIST_MIN_ROWS_PER_KEY` rows per key
  *   or more: the keys as an array constant, which the server hashes once.
- * Before either, a single column of those types whose plain child has a btree index on it and
- * enough rows per parent key (`GAPS_MIN_ROWS_PER_KEY`) is checked by the index's gaps
- * (`byIndexGaps`): one index probe per gap between neighbouring parent keys asks whether a child
- * key lies inside it, so the child's rows are not read at all, and its row count is left to the
- * row-count check's own `count(*)`.
  * Either is a filter in the child's scan, with no probe of a parent-sized hash table per row (on
  * a 10,000,000-row child, by key range 0.53 s with the table's row count against 1.67 s for the
  * hash anti join without it; with a two-column key onto 99,000 keys, 0.76 s for the encoded
@@ -48,6 +43,13 @@
  * That scan notes no orphan positions (each would cost the condition once more per row, in the
  * run that finds nothing as in any other); the sample keys of a plain table are searched from
  * its end instead (`SAMPLE_SEARCH_PARTS`).
+ *
+ * Before the key range and the key list, a single column of those types whose child (each of its
+ * partitions) has a btree index on it and enough rows per parent key and partition
+ * (`GAPS_MIN_ROWS_PER_KEY`) is checked by the
+ * index's gaps (`byIndexGaps`): one index probe per gap between neighbouring parent keys asks
+ * whether a child key lies inside it, so the child's rows are not read at all, and its row count
+ * is left to the row-count check's own `count(*)`.
  *
  * NULLs follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part;
  * MATCH FULL accepts an all-NULL key and counts a partly NULL one as a violation. Columns are
@@ -639,13 +641,17 @@ export const GAPS_MIN_ROWS_PER_KEY_AGAINST_RANGE = 200
 /** Scan nodes that read a table only through an index's range, never the whole table. */
 const INDEX_SCANS: ReadonlySet<string> = new Set(["Index Only Scan", "Index Scan"])
 
-/** Every node of an `EXPLAIN (FORMAT JSON)` plan with the alias `alias`, by its node type. */
-const nodesOf = (plan: unknown, alias: string): Array<string> => {
+/** The child's alias `c` in a plan, or `c_1`, `c_2`, ... for each of its partitions and each time it is read. */
+const CHILD_ALIAS = /^c(_\d+)?$/
+
+/** The node types of every read of the child (`CHILD_ALIAS`) in an `EXPLAIN (FORMAT JSON)` plan. */
+const nodesOf = (plan: unknown): Array<string> => {
   if (plan === null || typeof plan !== "object") return []
   const node = plan as Record<string, unknown>
-  const own = node["Alias"] === alias && typeof node["Node Type"] === "string" ? [node["Node Type"]] : []
+  const alias = node["Alias"]
+  const own = typeof alias === "string" && CHILD_ALIAS.test(alias) && typeof node["Node Type"] === "string" ? [node["Node Type"]] : []
   const children = [node["Plan"], ...(Array.isArray(node["Plans"]) ? node["Plans"] : [])]
-  return [...own, ...children.flatMap((child) => nodesOf(child, alias))]
+  return [...own, ...children.flatMap(nodesOf)]
 }
 
 /**
@@ -658,24 +664,30 @@ const nodesOf = (plan: unknown, alias: string): Array<string> => {
  * one probe per parent key, and the child's rows are never read (on the 10,000,000-row child of
  * bench/consistency.bench.ts (d4), 100,000 text keys: about 0.36 s, where its `count(*)` takes 0.34 s).
  * The gaps that hold orphans, at most `MAX_ORPHAN_GAPS`, become the condition (each a range the
- * index reads), so counting and sampling the orphans reads them alone. Null when no such index
- * exists, when the planner would not probe it (its plan is checked first: a scan of the child
+ * index reads), so counting and sampling the orphans reads them alone. A partitioned child is
+ * probed in every partition's index (the gaps are the parent's, so the orphan ranges found in any
+ * partition hold for the whole). Null when no such index exists (on every partition), when the planner would not probe it (its plan is checked first: a scan of the child
  * per gap would cost one scan per parent key), or when there are more orphan gaps than that.
  */
 const byIndexGaps = (check: OrphanCheck, keys: ParentKeys, type: string, query: GateQuery): Effect.Effect<Decision | null, HarnessError> =>
   Effect.gen(function* () {
     const [parentKey, childKey] = [keys.parentColumns[0] as string, keys.childColumns[0] as string]
     const child = tableKey(check.schema, check.table)
+    // Every table holding the child's rows (the child, or each leaf partition, a foreign table too) needs such an index.
+    const holders = check.plainChild
+      ? `SELECT ${quoteLiteral(child)}::regclass AS relid`
+      : `SELECT relid FROM pg_partition_tree(${quoteLiteral(child)}::regclass) WHERE isleaf`
     const [usable] = yield* query(
-      `SELECT ic.relname::text AS index FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam ` +
+      `SELECT count(*)::int AS tables, count(ix.index)::int AS indexed, min(ix.index) AS index FROM (${holders}) t LEFT JOIN LATERAL (` +
+        `SELECT ic.relname::text AS index FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam ` +
         `JOIN pg_opclass oc ON oc.oid = i.indclass[0] JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] ` +
-        `WHERE i.indrelid = ${quoteLiteral(child)}::regclass AND a.attname = ${quoteLiteral(check.columns[0] as string)} AND am.amname = 'btree' ` +
+        `WHERE i.indrelid = t.relid AND a.attname = ${quoteLiteral(check.columns[0] as string)} AND am.amname = 'btree' ` +
         `AND i.indisvalid AND i.indisready AND i.indislive AND i.indpred IS NULL AND oc.opcdefault AND i.indcollation[0] = a.attcollation ` +
-        `ORDER BY i.indnatts, ic.relname LIMIT 1`
+        `ORDER BY i.indnatts, ic.relname LIMIT 1) ix ON true`
     )
     const index = usable?.["index"]
-    if (typeof index !== "string") return null
-    const childFrom = `ONLY ${child} c`
+    if (typeof index !== "string" || Number(usable?.["tables"]) === 0 || usable?.["indexed"] !== usable?.["tables"]) return null
+    const childFrom = `${check.plainChild ? "ONLY " : ""}${child} c`
     const walk =
       `SELECT s.lo, s.hi FROM (` +
       `SELECT g.lo::text AS lo, g.hi::text AS hi FROM (SELECT ${parentKey} AS lo, lead(${parentKey}) OVER (ORDER BY ${parentKey}) AS hi FROM ${keys.parentFrom} WHERE ${parentKey} IS NOT NULL) g ` +
@@ -689,7 +701,7 @@ const byIndexGaps = (check: OrphanCheck, keys: ParentKeys, type: string, query: 
     const [explained] = yield* query(`EXPLAIN (FORMAT JSON) ${walk}`)
     const raw = explained?.["QUERY PLAN"]
     const plan: unknown = typeof raw === "string" ? JSON.parse(raw) : raw
-    const scans = nodesOf(Array.isArray(plan) ? plan[0] : plan, "c")
+    const scans = nodesOf(Array.isArray(plan) ? plan[0] : plan)
     if (scans.length === 0 || !scans.every((scan) => INDEX_SCANS.has(scan))) return null
     const gaps = yield* query(walk)
     if (gaps.length > MAX_ORPHAN_GAPS) return null
@@ -726,9 +738,10 @@ export const orphanCondition = (
     // 0 asks for the parent's keys wherever they apply, whatever the sizes (tests use it on small tables).
     const anySize = keyRangeMinRows === 0
     if (!anySize && (check.rowEstimate < keyRangeMinRows || check.rowEstimate < keys.parentRowEstimate)) return antiJoin
-    const perKey = check.rowEstimate / Math.max(1, keys.parentRowEstimate)
+    // A partitioned child's gaps are probed in each partition's index.
+    const perKey = check.rowEstimate / (Math.max(1, keys.parentRowEstimate) * Math.max(1, check.leaves.length))
     const gapsPay = perKey >= (keys.range ? GAPS_MIN_ROWS_PER_KEY_AGAINST_RANGE : GAPS_MIN_ROWS_PER_KEY)
-    const byGaps = keys.listType !== null && check.plainChild && (anySize || gapsPay) ? yield* byIndexGaps(check, keys, keys.listType, query) : null
+    const byGaps = keys.listType !== null && (anySize || gapsPay) ? yield* byIndexGaps(check, keys, keys.listType, query) : null
     if (byGaps !== null) return byGaps
     const listPays = keys.parentRowEstimate <= MAX_LIST_KEYS && check.rowEstimate >= LIST_MIN_ROWS_PER_KEY * Math.max(1, keys.parentRowEstimate)
     const byRange = keys.range ? yield* byKeyRange(keys, check.match, anySize || listPays, query) : null
@@ -981,7 +994,7 @@ export const runOrphanChecks = (
             const orphansOf = (i: number) => rows.reduce((total, row) => total + Number(String(row[`orphans_${i}`] ?? 0)), 0)
             return yield* Effect.forEach(group, (d, i) => finish(d, orphansOf(i), undefined).pipe(Effect.map((result) => ({ index: d.index, result }))))
           }
-          // The anti-join, or a partitioned child with partitions the catalog does not show: each check on its own, over the whole child.
+          // The anti-join, the index gaps, or a partitioned child with partitions the catalog does not show: each check on its own.
           return yield* Effect.forEach(group, (d) =>
             Effect.gen(function* () {
               // The index gaps' ranges are read through the index: no positions to note (they would need the rows).
