@@ -396,7 +396,7 @@ describe("db-harness consistency", () => {
     const [keys, join_] = [parse(byKeys.stdout), parse(byJoin.stdout)]
     const methods = new Set(keys.checks.foreignKeys.map((k) => (k as { method?: { kind: string } }).method?.kind))
     // Every pagila key is an integer onto a unique integer column, its parent's keys in a range of
-    // less than 2^23; a plain child with an index on its key column is checked by the index's gaps.
+    // less than 2^23; a child with an index on its key column is checked by the index's gaps.
     expect([...methods].sort()).toStrictEqual(["index gaps", "key range"])
     const byGaps = keys.checks.foreignKeys.filter((k) => (k as { method?: { kind: string } }).method?.kind === "index gaps")
     // The deleted customer's payments: one gap between neighbouring customers, read through the partition's index.
