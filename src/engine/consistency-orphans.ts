@@ -449,7 +449,7 @@ export type OrphanMethod =
   | { readonly kind: "index gaps"; readonly index: string; readonly orphanGaps: number }
 
 /** Methods whose condition is a filter of the child's own columns, evaluated in one scan the child's checks share. */
-const sharesScan = (method: OrphanMethod) => method.kind === "key range" || method.kind === "key list"
+export const sharesScan = (method: OrphanMethod) => method.kind === "key range" || method.kind === "key list"
 
 /**
  * Child tables with fewer estimated rows are checked by the anti-join alone: on a small table
@@ -698,8 +698,8 @@ const byIndexGaps = (check: OrphanCheck, keys: ParentKeys, type: string, query: 
       // No parent key at all: every child key is an orphan.
       `UNION ALL SELECT NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM ${keys.parentFrom} WHERE ${parentKey} IS NOT NULL) AND (SELECT min(${childKey}) FROM ${childFrom}) IS NOT NULL` +
       `) s LIMIT ${MAX_ORPHAN_GAPS + 1}`
-    const [explained] = yield* query(`EXPLAIN (FORMAT JSON) ${walk}`)
-    const raw = explained?.["QUERY PLAN"]
+    const [planRow] = yield* query(`EXPLAIN (FORMAT JSON) ${walk}`)
+    const raw = planRow?.["QUERY PLAN"]
     const plan: unknown = typeof raw === "string" ? JSON.parse(raw) : raw
     const scans = nodesOf(Array.isArray(plan) ? plan[0] : plan)
     if (scans.length === 0 || !scans.every((scan) => INDEX_SCANS.has(scan))) return null
