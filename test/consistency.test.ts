@@ -846,6 +846,28 @@ describe("db-harness consistency", () => {
       INSERT INTO gap_partial_child VALUES (1, 10), (2, 11);
       CREATE INDEX ON gap_partial_child (pid) WHERE pid > 0;
       ALTER TABLE gap_partial_child ADD CONSTRAINT gap_partial_child_pid_fkey FOREIGN KEY (pid) REFERENCES gap_int_parent NOT VALID;
+      -- index gaps over a key of two columns, a text and an integer: orphans below the parent's smallest
+      -- key (alpha), between two keys of a region (east 15), past a region's last key (east 60), in a
+      -- region the parent lacks (middle), before a region's first key (north 5), past the largest region
+      -- (zulu) and the largest key (west 55); keys with a NULL part, no orphans. Its twins: the index's
+      -- columns the other way round; an index on the first column only, and a MATCH FULL key (the anti-join decides)
+      CREATE TABLE gap_pair_parent (region text, seq int, PRIMARY KEY (region, seq));
+      INSERT INTO gap_pair_parent SELECT r, s FROM unnest(ARRAY['east', 'north', 'west']) r, generate_series(10, 50, 10) s;
+      CREATE TABLE gap_pair_child (id int PRIMARY KEY, region text, seq int);
+      INSERT INTO gap_pair_child SELECT g, (ARRAY['east', 'north', 'west'])[1 + g % 3], 10 * (1 + g % 5) FROM generate_series(1, 3000) g;
+      INSERT INTO gap_pair_child VALUES (3001, 'alpha', 10), (3002, 'east', 15), (3003, 'east', 60), (3004, 'middle', 30), (3005, 'north', 5),
+        (3006, 'zulu', 1), (3007, 'west', 55), (3008, 'east', NULL), (3009, NULL, 12), (3010, NULL, NULL);
+      CREATE TABLE gap_pair_rev_child AS SELECT * FROM gap_pair_child;
+      CREATE TABLE gap_pair_first_child AS SELECT * FROM gap_pair_child;
+      CREATE TABLE gap_pair_full_child AS SELECT * FROM gap_pair_child;
+      CREATE INDEX ON gap_pair_child (region, seq);
+      CREATE INDEX ON gap_pair_rev_child (seq, region);
+      CREATE INDEX ON gap_pair_first_child (region);
+      CREATE INDEX ON gap_pair_full_child (region, seq);
+      ALTER TABLE gap_pair_child ADD CONSTRAINT gap_pair_child_fkey FOREIGN KEY (region, seq) REFERENCES gap_pair_parent NOT VALID;
+      ALTER TABLE gap_pair_rev_child ADD CONSTRAINT gap_pair_rev_child_fkey FOREIGN KEY (region, seq) REFERENCES gap_pair_parent NOT VALID;
+      ALTER TABLE gap_pair_first_child ADD CONSTRAINT gap_pair_first_child_fkey FOREIGN KEY (region, seq) REFERENCES gap_pair_parent NOT VALID;
+      ALTER TABLE gap_pair_full_child ADD CONSTRAINT gap_pair_full_child_fkey FOREIGN KEY (region, seq) REFERENCES gap_pair_parent MATCH FULL NOT VALID;
       -- three keys of one table over some 300 pages, checked by one scan that counts the table too; the
       -- orphans of each lie in one place: a's in the first rows, b's in the last, c's in the middle
       CREATE TABLE three_key_child (id int PRIMARY KEY, a int, b bigint, c int, pad text);
@@ -1004,6 +1026,26 @@ describe("db-harness consistency", () => {
         expect(samplesOf("keyRange", table), table).toStrictEqual(samples)
         expect(samplesOf("antiJoin", table), table).toStrictEqual(samples)
       }
+    })
+
+    it("index gaps over a two-column key: every kind of gap, NULL parts, the index's columns either way round; an index on one column or MATCH FULL: the anti-join", () => {
+      const orphanKeys = ["alpha,10", "east,15", "east,60", "middle,30", "north,5", "west,55", "zulu,1"]
+      for (const table of ["gap_pair_child", "gap_pair_rev_child"]) {
+        expect(keyOf("keyRange", table), table).toMatchObject({ orphans: 7, method: { kind: "index gaps", index: `${table}_${table === "gap_pair_child" ? "region_seq" : "seq_region"}_idx` } })
+        expect(keyOf("antiJoin", table), table).toMatchObject({ orphans: 7, method: { kind: "anti-join" } })
+        for (const run of ["keyRange", "antiJoin"] as const) {
+          const samples = (samplesOf(run, table) as ReadonlyArray<{ region: string; seq: string }>).map((k) => `${k.region},${k.seq}`)
+          expect(samples, `${run} ${table}`).toHaveLength(5)
+          expect(orphanKeys, `${run} ${table}`).toEqual(expect.arrayContaining(samples))
+        }
+      }
+      // Walked in the index's order. (region, seq): below the smallest, inside east, from east's last to north's
+      // first, above the largest. (seq, region): below the smallest, (10, west) to (20, east), (30, east) to (30, north), above.
+      expect(keyOf("keyRange", "gap_pair_child")?.method).toMatchObject({ orphanGaps: 4 })
+      expect(keyOf("keyRange", "gap_pair_rev_child")?.method).toMatchObject({ orphanGaps: 4 })
+      expect(keyOf("keyRange", "gap_pair_first_child")).toMatchObject({ orphans: 7, method: { kind: "anti-join" } })
+      // MATCH FULL: the keys with one NULL part are violations too.
+      expect(keyOf("keyRange", "gap_pair_full_child")).toMatchObject({ orphans: 9, method: { kind: "anti-join" } })
     })
 
     it("index gaps: more than 1,000 gaps with orphans, another operator class, a partial index, a partition without the index: the other methods decide", () => {
@@ -1165,20 +1207,23 @@ describe("db-harness consistency", () => {
     expect(await show(0)).toStrictEqual(["4MB", "4MB"])
   })
 
-  it("TARGET's sessions take the planner settings the orphan checks need (no sort of a whole child), and only for their transaction", async () => {
-    expect(ORPHAN_SESSION_SETTINGS).toStrictEqual({ enable_sort: "off" })
+  it("TARGET's sessions take the planner settings the orphan checks need (no sort of a whole child, no merge join), and only for their transaction", async () => {
+    expect(ORPHAN_SESSION_SETTINGS).toStrictEqual({ enable_sort: "off", enable_mergejoin: "off" })
     const shown = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
           const endpoint = yield* resolveEndpoint(countTarget, {})
           const query = yield* openReadOnlySessions(endpoint, "test", { sessions: 2, statementTimeoutMs: 0, settings: ORPHAN_SESSION_SETTINGS })
           const plain = yield* openReadOnlySessions(endpoint, "test", { sessions: 1, statementTimeoutMs: 0 })
-          const rows = yield* Effect.all([query("SHOW enable_sort"), query("SHOW enable_sort"), plain("SHOW enable_sort")], { concurrency: 3 })
-          return rows.map((r) => String(r[0]?.["enable_sort"]))
+          const rows = yield* Effect.all(
+            [query("SHOW enable_sort"), query("SHOW enable_sort"), plain("SHOW enable_sort"), query("SHOW enable_mergejoin"), plain("SHOW enable_mergejoin")],
+            { concurrency: 3 }
+          )
+          return rows.map((r) => String(Object.values(r[0] ?? {})[0]))
         })
       )
     )
-    expect(shown).toStrictEqual(["off", "off", "on"])
+    expect(shown).toStrictEqual(["off", "off", "on", "off", "on"])
   })
 
   it("the command gives TARGET's sessions those settings and SOURCE's none: a table visible only without sorts is counted on TARGET alone", async () => {

@@ -132,6 +132,12 @@ export interface ParentKeys {
    * composite key's list is of its encoded keys, by key range).
    */
   readonly listType: string | null
+  /**
+   * The type each column is compared as in the index's gaps (`byIndexGaps`): as in a key list,
+   * column by column, for a key of one or more columns each of which has such a type on both
+   * sides; else null.
+   */
+  readonly gapTypes: ReadonlyArray<string> | null
 }
 
 type IntegerType = "smallint" | "integer" | "bigint"
@@ -235,17 +241,21 @@ const parentKeysOf = (
 ): ParentKeys | null => {
   const integers = [...childColumns, ...parentColumns].every((column) => integerType(catalog, column) !== null)
   const range = integers && uniqueOver(parent, parentNames)
-  const [childColumn, parentColumn] = [childColumns[0] as Column, parentColumns[0] as Column]
-  const childList = childColumns.length === 1 ? listTypeOf(catalog, childColumn) : null
-  const listType = childList !== null && childList === listTypeOf(catalog, parentColumn) ? childList : null
-  if (!range && listType === null) return null
+  const types = childColumns.map((column, i) => {
+    const type = listTypeOf(catalog, column)
+    return type !== null && type === listTypeOf(catalog, parentColumns[i] as Column) ? type : null
+  })
+  const gapTypes = types.every((type) => type !== null) ? (types as ReadonlyArray<string>) : null
+  const listType = childColumns.length === 1 ? (types[0] ?? null) : null
+  if (!range && gapTypes === null) return null
   return {
     parentFrom: `${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)} p`,
     parentColumns: parentNames.map((name) => `p.${quoteIdent(name)}`),
     childColumns: childKeys,
     parentRowEstimate: rowsEstimate(catalog, parent),
     range,
-    listType
+    listType,
+    gapTypes
   }
 }
 
@@ -655,67 +665,121 @@ const nodesOf = (plan: unknown): Array<string> => {
 }
 
 /**
- * By the gaps between the parent's keys, read through a btree index of the child's key column:
- * a child key is an orphan exactly when it lies below the parent's smallest key, above its
- * largest, or strictly between two neighbouring keys (the keys in the order the index sorts
- * them, which is the order their equality agrees with: the column's default operator class and
- * collation on both sides, and a type whose equality is that order's). So the parent's keys are
- * walked in order, and for each gap one index probe asks whether the child has a key inside it:
- * one probe per parent key, and the child's rows are never read (on the 10,000,000-row child of
- * bench/consistency.bench.ts (d4), 100,000 text keys: about 0.36 s, where its `count(*)` takes 0.34 s).
- * The gaps that hold orphans, at most `MAX_ORPHAN_GAPS`, become the condition (each a range the
- * index reads), so counting and sampling the orphans reads them alone. A partitioned child is
- * probed in every partition's index (the gaps are the parent's, so the orphan ranges found in any
- * partition hold for the whole). Null when no such index exists (on every partition), when the planner would not probe it (its plan is checked first: a scan of the child
- * per gap would cost one scan per parent key), or when there are more orphan gaps than that.
+ * The most key columns `byIndexGaps` walks: a gap between two keys of n columns is up to 2n − 1
+ * index ranges, and its walk holds n² probes.
  */
-const byIndexGaps = (check: OrphanCheck, keys: ParentKeys, type: string, query: GateQuery): Effect.Effect<Decision | null, HarnessError> =>
+export const MAX_GAP_COLUMNS = 4
+
+/**
+ * The child keys strictly between `lower` and `upper` in the index's order (column by column),
+ * as ranges that each fix the columns before one column and bound that one: from (1, 5) to
+ * (3, 2), `a = 1 AND b > 5`, `a > 1 AND a < 3` and `a = 3 AND b < 2`. A btree index on the
+ * columns reads each as one stretch of its entries; a row comparison such as `(a, b) > (1, 5)`
+ * it would not (PostgreSQL's btree ends such a scan by the first column alone, so a probe would
+ * read every entry of `a = 1`). `lower` null: below `upper`; `upper` null: above `lower`;
+ * `differs`, the first column where they differ. Columns after the bounded one must not be NULL
+ * (MATCH SIMPLE: a key with a NULL part is no orphan). The values are SQL expressions.
+ */
+const gapRanges = (columns: ReadonlyArray<string>, lower: ReadonlyArray<string> | null, upper: ReadonlyArray<string> | null, differs: number): Array<string> => {
+  const range = (j: number, prefix: ReadonlyArray<string>, bound: string) =>
+    [...columns.slice(0, j).map((column, i) => `${column} = ${prefix[i]}`), bound, ...columns.slice(j + 1).map((column) => `${column} IS NOT NULL`)].join(" AND ")
+  const ranges: Array<string> = []
+  if (lower !== null) for (let j = columns.length - 1; j > (upper === null ? -1 : differs); j--) ranges.push(range(j, lower, `${columns[j]} > ${lower[j]}`))
+  if (lower !== null && upper !== null) ranges.push(range(differs, lower, `${columns[differs]} > ${lower[differs]} AND ${columns[differs]} < ${upper[differs]}`))
+  if (upper !== null) for (let j = lower === null ? 0 : differs + 1; j < columns.length; j++) ranges.push(range(j, upper, `${columns[j]} < ${upper[j]}`))
+  return ranges
+}
+
+/**
+ * By the gaps between the parent's keys, read through a btree index of the child whose first
+ * columns are the key's: a child key is an orphan exactly when it lies below the parent's
+ * smallest key, above its largest, or strictly between two neighbouring keys (in the order the
+ * index sorts them, column by column, which is the order their equality agrees with: each
+ * column's default operator class and collation on both sides, and a type whose equality is that
+ * order's). So the parent's keys are walked in that order, and for each gap the index is asked
+ * whether the child has a key inside it: one probe per parent key (three where a key of two
+ * columns moves to the next value of its first, `gapRanges`), and the child's rows are never read
+ * (on the 10,000,000-row child of bench/consistency.bench.ts (d4), 100,000 text keys: about
+ * 0.36 s, where its `count(*)` takes 0.34 s). The gaps that hold orphans, at most
+ * `MAX_ORPHAN_GAPS`, become the condition (ranges the index reads), so counting and sampling the
+ * orphans reads them alone. A partitioned child is probed in every partition's index (the gaps
+ * are the parent's, so the orphan ranges found in any partition hold for the whole). Null when
+ * no such index exists (on every partition, with the columns in the same order), when the
+ * planner would not probe it (its plan is checked first: a scan of the child per gap would cost
+ * one scan per parent key), or when there are more orphan gaps than that.
+ */
+const byIndexGaps = (check: OrphanCheck, keys: ParentKeys, types: ReadonlyArray<string>, query: GateQuery): Effect.Effect<Decision | null, HarnessError> =>
   Effect.gen(function* () {
-    const [parentKey, childKey] = [keys.parentColumns[0] as string, keys.childColumns[0] as string]
+    const n = check.columns.length
+    if (n > MAX_GAP_COLUMNS) return null
     const child = tableKey(check.schema, check.table)
     // Every table holding the child's rows (the child, or each leaf partition, a foreign table too) needs such an index.
     const holders = check.plainChild
       ? `SELECT ${quoteLiteral(child)}::regclass AS relid`
       : `SELECT relid FROM pg_partition_tree(${quoteLiteral(child)}::regclass) WHERE isleaf`
+    const names = `ARRAY[${check.columns.map(quoteLiteral).join(", ")}]::text[]`
     const [usable] = yield* query(
-      `SELECT count(*)::int AS tables, count(ix.index)::int AS indexed, min(ix.index) AS index FROM (${holders}) t LEFT JOIN LATERAL (` +
-        `SELECT ic.relname::text AS index FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam ` +
-        `JOIN pg_opclass oc ON oc.oid = i.indclass[0] JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] ` +
-        `WHERE i.indrelid = t.relid AND a.attname = ${quoteLiteral(check.columns[0] as string)} AND am.amname = 'btree' ` +
-        `AND i.indisvalid AND i.indisready AND i.indislive AND i.indpred IS NULL AND oc.opcdefault AND i.indcollation[0] = a.attcollation ` +
+      `SELECT count(*)::int AS tables, count(ix.index)::int AS indexed, count(DISTINCT ix.columns)::int AS orders, min(ix.index) AS index, min(ix.columns) AS columns ` +
+        `FROM (${holders}) t LEFT JOIN LATERAL (` +
+        `SELECT ic.relname::text AS index, array_to_json(k.columns)::text AS columns FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam ` +
+        // The index's first n columns, each the key's, with its type's default operator class and its collation.
+        `CROSS JOIN LATERAL (SELECT array_agg(a.attname::text ORDER BY j.j) AS columns, count(DISTINCT a.attname)::int AS distinct_columns FROM generate_series(0, ${n - 1}) j(j) ` +
+        `JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[j.j] JOIN pg_opclass oc ON oc.oid = i.indclass[j.j] ` +
+        `WHERE a.attname::text = ANY (${names}) AND oc.opcdefault AND i.indcollation[j.j] = a.attcollation) k ` +
+        `WHERE i.indrelid = t.relid AND am.amname = 'btree' AND i.indnkeyatts >= ${n} AND k.distinct_columns = ${n} ` +
+        `AND i.indisvalid AND i.indisready AND i.indislive AND i.indpred IS NULL ` +
         `ORDER BY i.indnatts, ic.relname LIMIT 1) ix ON true`
     )
     const index = usable?.["index"]
-    if (typeof index !== "string" || Number(usable?.["tables"]) === 0 || usable?.["indexed"] !== usable?.["tables"]) return null
+    const indexColumns: unknown = typeof usable?.["columns"] === "string" ? JSON.parse(usable["columns"]) : null
+    if (typeof index !== "string" || Number(usable?.["tables"]) === 0 || usable?.["indexed"] !== usable?.["tables"] || usable?.["orders"] !== 1) return null
+    // The key's columns in the index's order, on both sides.
+    const order = Array.isArray(indexColumns) ? indexColumns.map((name) => check.columns.indexOf(String(name))) : []
+    if (order.length !== n || order.some((i) => i < 0)) return null
+    const [childKeys, parentKeys, keyTypes] = [order.map((i) => keys.childColumns[i] as string), order.map((i) => keys.parentColumns[i] as string), order.map((i) => types[i] as string)]
     const childFrom = `${check.plainChild ? "ONLY " : ""}${child} c`
+    const allSet = (columns: ReadonlyArray<string>) => columns.map((column) => `${column} IS NOT NULL`).join(" AND ")
+    const lower = childKeys.map((_, i) => `g.l${i}`)
+    const key = childKeys.map((_, i) => `g.k${i}`)
+    const row = (values: ReadonlyArray<string>) => (n === 1 ? (values[0] as string) : `ROW(${values.join(", ")})`)
+    // A probe is a subquery in order of the index, not EXISTS: an EXISTS in an expression is
+    // planned for its first row, and on a small child a scan of it looked cheaper than the index.
+    const anyIn = (ranges: ReadonlyArray<string>) =>
+      ranges.map((range) => `coalesce((SELECT true FROM ${childFrom} WHERE ${range} ORDER BY ${childKeys.join(", ")} LIMIT 1), false)`).join(" OR ")
+    // The child's smallest and largest keys, from the index's ends.
+    const end = (direction: string) =>
+      `(SELECT ${childKeys.join(", ")} FROM ${childFrom} WHERE ${allSet(childKeys)} ORDER BY ${childKeys.map((column) => `${column}${direction}`).join(", ")} LIMIT 1)`
+    // Where a parent key and the one before it first differ: 0 for the smallest (no key before it), i + 1 at column i, -1 equal.
+    const differs = `CASE WHEN g.l0 IS NULL THEN 0 ${childKeys.map((_, i) => `WHEN g.l${i} <> g.k${i} THEN ${i + 1}`).join(" ")} ELSE -1 END`
+    const before = `CASE WHEN g.l0 IS NULL THEN ${row(key)} > ${end("")} ${childKeys.map((_, i) => `WHEN g.l${i} <> g.k${i} THEN ${anyIn(gapRanges(childKeys, lower, key, i))}`).join(" ")} ELSE false END`
+    const after = `g.last AND ${row(key)} < ${end(" DESC")}`
+    const text = (values: ReadonlyArray<string>) => values.map((value) => `${value}::text AS ${value.slice(2)}`).join(", ")
     const walk =
-      `SELECT s.lo, s.hi FROM (` +
-      `SELECT g.lo::text AS lo, g.hi::text AS hi FROM (SELECT ${parentKey} AS lo, lead(${parentKey}) OVER (ORDER BY ${parentKey}) AS hi FROM ${keys.parentFrom} WHERE ${parentKey} IS NOT NULL) g ` +
-      `WHERE g.hi IS NOT NULL AND EXISTS (SELECT 1 FROM ${childFrom} WHERE ${childKey} > g.lo AND ${childKey} < g.hi) ` +
-      // min and max of an indexed column are read from the index's ends.
-      `UNION ALL SELECT NULL, b.v::text FROM (SELECT min(${parentKey}) AS v FROM ${keys.parentFrom}) b WHERE (SELECT min(${childKey}) FROM ${childFrom}) < b.v ` +
-      `UNION ALL SELECT b.v::text, NULL FROM (SELECT max(${parentKey}) AS v FROM ${keys.parentFrom}) b WHERE (SELECT max(${childKey}) FROM ${childFrom}) > b.v ` +
+      `SELECT y.differs, ${lower.map((_, i) => `y.l${i}, y.k${i}`).join(", ")}, y.before, y.after FROM (` +
+      `SELECT ${differs} AS differs, ${text(lower)}, ${text(key)}, ${before} AS before, ${after} AS after FROM (` +
+      `SELECT ${parentKeys.map((column, i) => `lag(${column}) OVER w AS l${i}, ${column} AS k${i}`).join(", ")}, lead(${parentKeys[0]}) OVER w IS NULL AS last ` +
+      `FROM ${keys.parentFrom} WHERE ${allSet(parentKeys)} WINDOW w AS (ORDER BY ${parentKeys.join(", ")})) g OFFSET 0) y WHERE y.before OR y.after ` +
       // No parent key at all: every child key is an orphan.
-      `UNION ALL SELECT NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM ${keys.parentFrom} WHERE ${parentKey} IS NOT NULL) AND (SELECT min(${childKey}) FROM ${childFrom}) IS NOT NULL` +
-      `) s LIMIT ${MAX_ORPHAN_GAPS + 1}`
+      `UNION ALL SELECT -2, ${lower.map(() => "NULL, NULL").join(", ")}, true, false ` +
+      `WHERE NOT EXISTS (SELECT 1 FROM ${keys.parentFrom} WHERE ${allSet(parentKeys)}) AND EXISTS (SELECT 1 FROM ${end("")} e) ` +
+      `LIMIT ${MAX_ORPHAN_GAPS + 1}`
     const [planRow] = yield* query(`EXPLAIN (FORMAT JSON) ${walk}`)
     const raw = planRow?.["QUERY PLAN"]
     const plan: unknown = typeof raw === "string" ? JSON.parse(raw) : raw
     const scans = nodesOf(Array.isArray(plan) ? plan[0] : plan)
     if (scans.length === 0 || !scans.every((scan) => INDEX_SCANS.has(scan))) return null
-    const gaps = yield* query(walk)
-    if (gaps.length > MAX_ORPHAN_GAPS) return null
-    const literal = (value: unknown) => `${quoteLiteral(String(value))}::${type}`
-    const ranges = gaps.map(({ lo, hi }) =>
-      lo == null && hi == null
-        ? `${childKey} IS NOT NULL`
-        : lo == null
-          ? `${childKey} < ${literal(hi)}`
-          : hi == null
-            ? `${childKey} > ${literal(lo)}`
-            : `(${childKey} > ${literal(lo)} AND ${childKey} < ${literal(hi)})`
-    )
-    return { condition: ranges.length === 0 ? "false" : `(${ranges.join(" OR ")})`, method: { kind: "index gaps", index, orphanGaps: gaps.length } }
+    const rows = yield* query(walk)
+    const literals = (row: Record<string, unknown>, prefix: string) => keyTypes.map((type, i) => `${quoteLiteral(String(row[`${prefix}${i}`]))}::${type}`)
+    const gaps: Array<Array<string>> = []
+    for (const row of rows) {
+      const at = Number(row["differs"])
+      if (at === -2) gaps.push([allSet(childKeys)])
+      else if (row["before"] === true) gaps.push(gapRanges(childKeys, at === 0 ? null : literals(row, "l"), literals(row, "k"), at - 1))
+      if (row["after"] === true) gaps.push(gapRanges(childKeys, literals(row, "k"), null, 0))
+    }
+    if (rows.length > MAX_ORPHAN_GAPS || gaps.length > MAX_ORPHAN_GAPS) return null
+    const ranges = gaps.flat()
+    return { condition: ranges.length === 0 ? "false" : `(${ranges.map((range) => `(${range})`).join(" OR ")})`, method: { kind: "index gaps", index, orphanGaps: gaps.length } }
   })
 
 /**
@@ -741,7 +805,9 @@ export const orphanCondition = (
     // A partitioned child's gaps are probed in each partition's index.
     const perKey = check.rowEstimate / (Math.max(1, keys.parentRowEstimate) * Math.max(1, check.leaves.length))
     const gapsPay = perKey >= (keys.range ? GAPS_MIN_ROWS_PER_KEY_AGAINST_RANGE : GAPS_MIN_ROWS_PER_KEY)
-    const byGaps = keys.listType !== null && (anySize || gapsPay) ? yield* byIndexGaps(check, keys, keys.listType, query) : null
+    // A composite key's gaps hold MATCH SIMPLE only (a MATCH FULL key with a NULL part is a violation no range holds).
+    const gapsApply = keys.gapTypes !== null && (check.match === "simple" || check.columns.length === 1)
+    const byGaps = gapsApply && keys.gapTypes !== null && (anySize || gapsPay) ? yield* byIndexGaps(check, keys, keys.gapTypes, query) : null
     if (byGaps !== null) return byGaps
     const listPays = keys.parentRowEstimate <= MAX_LIST_KEYS && check.rowEstimate >= LIST_MIN_ROWS_PER_KEY * Math.max(1, keys.parentRowEstimate)
     const byRange = keys.range ? yield* byKeyRange(keys, check.match, anySize || listPays, query) : null

@@ -47,10 +47,15 @@ export const DEFAULT_WORK_MEM_MB = 0
  * child, and PostgreSQL, depending on the statistics of the moment, sometimes sorts it for a
  * merge anti join instead of hashing the parent. On 10,000,000 rows with a two-column key onto
  * 99,000 pairs (bench/consistency.bench.ts (f)), 2 of 8 ANALYZEs gave the sort: 4.2-4.5 s against
- * 1.9-2.1 s hashed on the same statistics with this setting. Merge joins over index scans, which
- * sort nothing, stay open to the planner, and a query that needs a sort still gets one.
+ * 1.9-2.1 s hashed on the same statistics with this setting. `enable_mergejoin = off`: without a
+ * sort, a merge anti join can still read the child through an index on its key, in key order,
+ * fetching its rows' pages at random (the check notes the orphans' positions, so it needs the
+ * rows): on 10,000,000 rows with a (text, integer) key onto 100,000 pairs and an index on the
+ * child's key, the count took 22-24 s that way (7.4 million page reads), 2.1-2.7 s hashed, by
+ * hand on 2026-12-07 (the gate's whole check 45-52 s against 4.1-5.0 s). A query that has no
+ * other plan still gets the sort or the merge join.
  */
-export const ORPHAN_SESSION_SETTINGS: Readonly<Record<string, string>> = { enable_sort: "off" }
+export const ORPHAN_SESSION_SETTINGS: Readonly<Record<string, string>> = { enable_sort: "off", enable_mergejoin: "off" }
 /** Sample orphan keys per key. */
 export const DEFAULT_SAMPLES = 5
 
