@@ -37,6 +37,10 @@
  *       valid`) onto `period_parent`, 100,000 ids with two adjacent date ranges each (10 orphans,
  *       their range starting before the first): (g1) its `count(*)`, (g2) the gate's check (the
  *       child joined to one `range_agg` of the parent per id, then sample keys);
+ *   (h) in that database too, `regioned`: `--rows` rows with a two-column key (region text, seq
+ *       int) onto `region_parent`, 100 regions x 1,000 seqs (10 orphans, past their region's last
+ *       seq), with a btree index on (region, seq): (h1) its `count(*)`, (h2) the gate's check (by
+ *       the index's gaps) plus the table's `count(*)`, (h3) the anti-join alone;
  *   (c) `db-harness consistency DB DB --json` as a child process, the whole gate: start-up,
  *       catalog reads, exact row counts of both tables on both sides (the same database twice,
  *       so SOURCE's count scans the child once more, alongside the orphan check; TARGET's count
@@ -163,7 +167,17 @@ try {
       await c.query(`CREATE TABLE coded_ix AS SELECT * FROM coded`)
       await c.query(`CREATE INDEX ON coded_ix (code)`)
       await c.query(`ALTER TABLE coded_ix ADD CONSTRAINT coded_ix_code_fkey FOREIGN KEY (code) REFERENCES code NOT VALID`)
-      await c.query(`VACUUM ANALYZE code, coded, coded_ix, event_parent, events_0, events_1, events_2, events_3, pair_parent, pairs, period_parent, spans`)
+      // (h): a key of a text and an integer column, indexed on the child.
+      await c.query(`CREATE TABLE region_parent (region text, seq int, label text NOT NULL, PRIMARY KEY (region, seq))`)
+      await c.query(`INSERT INTO region_parent SELECT 'R' || lpad(r::text, 3, '0'), s, 'region' FROM generate_series(1, 100) r, generate_series(1, 1000) s`)
+      await c.query(`CREATE TABLE regioned (id bigint NOT NULL, region text, seq int, amount numeric(10, 2))`)
+      await c.query(
+        `INSERT INTO regioned SELECT i, 'R' || lpad(((i % 100) + 1)::text, 3, '0'), ((i / 100) % 1000) + 1, (i % 10000) / 100.0 FROM generate_series(1, ${rows}) i`
+      )
+      await c.query(`UPDATE regioned SET seq = 5000 + id WHERE id <= 10`)
+      await c.query(`CREATE INDEX ON regioned (region, seq)`)
+      await c.query(`ALTER TABLE regioned ADD CONSTRAINT regioned_region_seq_fkey FOREIGN KEY (region, seq) REFERENCES region_parent NOT VALID`)
+      await c.query(`VACUUM ANALYZE code, coded, coded_ix, event_parent, events_0, events_1, events_2, events_3, pair_parent, pairs, period_parent, spans, region_parent, regioned`)
     })
   )
   const size = await withClient(url, (c) => c.query(`SELECT pg_size_pretty(pg_table_size('child')) AS size`))
@@ -187,7 +201,10 @@ try {
   const events = textChecks.find((c) => c.table === "events")
   const pairs = textChecks.find((c) => c.table === "pairs")
   const spans = textChecks.find((c) => c.table === "spans")
-  if (declared === undefined || logical === undefined || coded === undefined || codedIx === undefined || events === undefined || pairs === undefined || spans === undefined) throw new Error("the orphan checks were not planned")
+  const regioned = textChecks.find((c) => c.table === "regioned")
+  if (declared === undefined || logical === undefined || coded === undefined || codedIx === undefined || events === undefined || pairs === undefined || spans === undefined || regioned === undefined) {
+    throw new Error("the orphan checks were not planned")
+  }
   const partitions = [0, 1, 2, 3].map((part) => `public.events_${part}`)
   /** The partitioned child as the gate checks it now: one query, the key range and the partitions' counts. */
   const partitionedCheck = (c: pg.Client) =>
@@ -233,10 +250,10 @@ try {
    * `count(*)`, which the row-count check then runs (a check by the index's gaps does not read
    * the table, so it counts nothing).
    */
-  const indexedCheck = (c: pg.Client) =>
-    gateChecks(c, [codedIx], "public.coded_ix").then(async ([result]) => {
-      const counted = Number((await c.query(`SELECT count(*) FROM ONLY coded_ix`)).rows[0]?.count)
-      if (counted !== rows) throw new Error(`coded_ix: counted ${counted} rows, expected ${rows}`)
+  const indexedCheck = (c: pg.Client, check: OrphanCheck) =>
+    gateChecks(c, [check], `public.${check.table}`).then(async ([result]) => {
+      const counted = Number((await c.query(`SELECT count(*) FROM ONLY ${check.table}`)).rows[0]?.count)
+      if (counted !== rows) throw new Error(`${check.table}: counted ${counted} rows, expected ${rows}`)
       return result as OrphanResult
     })
   /** The anti-join alone, as the gate checks any key without a key range: the count with the orphans' stretch, then sample keys. */
@@ -285,6 +302,9 @@ try {
   const pairAntiJoin: Array<number> = []
   const spanScan: Array<number> = []
   const spanCheck: Array<number> = []
+  const regionScan: Array<number> = []
+  const regionIndexed: Array<number> = []
+  const regionAntiJoin: Array<number> = []
   const gate: Array<number> = []
   const gateOrphans: Array<number> = []
   const gateCounts: Array<number> = []
@@ -311,7 +331,7 @@ try {
     textScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY coded`))))
     const [textList] = (await measure(textByList, (c) => gateChecks(c, [coded], "public.coded"), textUrl)) as [OrphanResult]
     const textReference = await measure(textAntiJoin, (c) => antiJoinCheck(c, coded), textUrl)
-    const indexed = await measure(textIndexed, indexedCheck, textUrl)
+    const indexed = await measure(textIndexed, (c) => indexedCheck(c, codedIx), textUrl)
     if (indexed.orphans !== 10) throw new Error(`indexed text key: expected 10 orphans, got ${indexed.orphans} (${JSON.stringify(indexed.method)})`)
     partScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM events`))))
     await measure(partShared, partitionedCheck, textUrl)
@@ -323,8 +343,12 @@ try {
     spanScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY spans`))))
     const [spanResult] = (await measure(spanCheck, (c) => gateChecks(c, [spans], "public.spans"), textUrl)) as [OrphanResult]
     if (spanResult.orphans !== 10) throw new Error(`temporal key: expected 10 orphans, got ${spanResult.orphans} (${JSON.stringify(spanResult.method)})`)
+    regionScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY regioned`))))
+    const regionResult = await measure(regionIndexed, (c) => indexedCheck(c, regioned), textUrl)
+    const regionReference = await measure(regionAntiJoin, (c) => antiJoinCheck(c, regioned), textUrl)
+    if (regionResult.orphans !== 10 || regionReference !== 10) throw new Error(`(text, integer) key: expected 10 orphans, got ${regionResult.orphans} (${JSON.stringify(regionResult.method)}) and ${regionReference} (anti-join)`)
     if (textList.orphans !== 10 || textReference !== 10) throw new Error(`text key: expected 10 orphans, got ${textList.orphans} (${JSON.stringify(textList.method)}) and ${textReference} (anti-join)`)
-    methods = `text key: ${JSON.stringify(textList.method)}; indexed text key: ${JSON.stringify(indexed.method)}; two-column key: ${JSON.stringify(pairResult.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
+    methods = `text key: ${JSON.stringify(textList.method)}; indexed text key: ${JSON.stringify(indexed.method)}; two-column key: ${JSON.stringify(pairResult.method)}; (text, integer) key: ${JSON.stringify(regionResult.method)}; declared key: ${JSON.stringify(dense.method)}; parent with gaps: ${JSON.stringify(withGaps.method)}, ${withGaps.orphans?.toLocaleString("en-US")} orphans`
     const result = await cli(["consistency", url, url, "--json", "--evidence-dir", `${root}/.db-harness/bench-evidence`])
     if (result.code !== 3) throw new Error(`the gate exited ${result.code} (expected 3 for the 10 orphans): ${result.stderr}`)
     const report = JSON.parse(result.stdout) as { summary: { orphanRows: number; orphanChecksMs: number; rowCountsMs: number } }
@@ -333,7 +357,7 @@ try {
     gateOrphans.push(report.summary.orphanChecksMs)
     gateCounts.push(report.summary.rowCountsMs)
     console.log(
-      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms, indexed with count(*) ${textIndexed[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; two-column key: count(*) ${pairScan[run]?.toFixed(0)} ms, by key range ${pairByRange[run]?.toFixed(0)} ms, by anti-join ${pairAntiJoin[run]?.toFixed(0)} ms; temporal key: count(*) ${spanScan[run]?.toFixed(0)} ms, check ${spanCheck[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
+      `run ${run + 1}: count(*) ${scan[run]?.toFixed(0)} ms, count(parent_id) ${keyScan[run]?.toFixed(0)} ms, check by key range ${byRange[run]?.toFixed(0)} ms, with 10,000 keys missing (bitmap) ${byBitmap[run]?.toFixed(0)} ms, both ${byBoth[run]?.toFixed(0)} ms, by anti-join ${byAntiJoin[run]?.toFixed(0)} ms; text key: count(*) ${textScan[run]?.toFixed(0)} ms, by key list ${textByList[run]?.toFixed(0)} ms, by anti-join ${textAntiJoin[run]?.toFixed(0)} ms, indexed with count(*) ${textIndexed[run]?.toFixed(0)} ms; partitioned: count(*) ${partScan[run]?.toFixed(0)} ms, shared ${partShared[run]?.toFixed(0)} ms, before ${partBefore[run]?.toFixed(0)} ms; two-column key: count(*) ${pairScan[run]?.toFixed(0)} ms, by key range ${pairByRange[run]?.toFixed(0)} ms, by anti-join ${pairAntiJoin[run]?.toFixed(0)} ms; temporal key: count(*) ${spanScan[run]?.toFixed(0)} ms, check ${spanCheck[run]?.toFixed(0)} ms; (text, integer) key: count(*) ${regionScan[run]?.toFixed(0)} ms, indexed with count(*) ${regionIndexed[run]?.toFixed(0)} ms, by anti-join ${regionAntiJoin[run]?.toFixed(0)} ms; gate ${result.ms.toFixed(0)} ms (orphan check ${report.summary.orphanChecksMs} ms, row counts ${report.summary.rowCountsMs} ms)`
     )
   }
   const m = (values: ReadonlyArray<number>) => median(values)
@@ -365,6 +389,10 @@ try {
   const vsSpan = (values: ReadonlyArray<number>) => `(${(m(values) / m(spanScan)).toFixed(2)}× its scan)`
   console.log(`  (g1) SELECT count(*) FROM ONLY spans (onto 200,000 periods)      ${m(spanScan).toFixed(0)} ms`)
   console.log(`  (g2) the gate's check of the temporal key                        ${m(spanCheck).toFixed(0)} ms  ${vsSpan(spanCheck)}`)
+  const vsRegion = (values: ReadonlyArray<number>) => `(${(m(values) / m(regionScan)).toFixed(2)}× its scan)`
+  console.log(`  (h1) SELECT count(*) FROM ONLY regioned (key (region, seq))      ${m(regionScan).toFixed(0)} ms`)
+  console.log(`  (h2) the gate's check of it (index gaps) plus the count(*)      ${m(regionIndexed).toFixed(0)} ms  ${vsRegion(regionIndexed)}`)
+  console.log(`  (h3) the same key by the anti-join alone                        ${m(regionAntiJoin).toFixed(0)} ms  ${vsRegion(regionAntiJoin)}`)
 } finally {
   await server.stop()
 }
