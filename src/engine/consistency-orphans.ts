@@ -44,12 +44,12 @@
  * run that finds nothing as in any other); the sample keys of a plain table are searched from
  * its end instead (`SAMPLE_SEARCH_PARTS`).
  *
- * Before the key range and the key list, a single column of those types whose child (each of its
- * partitions) has a btree index on it and enough rows per parent key and partition
- * (`GAPS_MIN_ROWS_PER_KEY`) is checked by the
- * index's gaps (`byIndexGaps`): one index probe per gap between neighbouring parent keys asks
- * whether a child key lies inside it, so the child's rows are not read at all, and its row count
- * is left to the row-count check's own `count(*)`.
+ * Before the key range and the key list, a key of one or more columns of those types (MATCH
+ * SIMPLE, for more than one) whose child (each of its partitions) has a btree index whose first
+ * columns are the key's, and enough rows per parent key and partition (`GAPS_MIN_ROWS_PER_KEY`),
+ * is checked by the index's gaps (`byIndexGaps`): one index probe per gap between neighbouring
+ * parent keys asks whether a child key lies inside it, so the child's rows are not read at all,
+ * and its row count is left to the row-count check's own `count(*)`.
  *
  * NULLs follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part;
  * MATCH FULL accepts an all-NULL key and counts a partly NULL one as a violation. Columns are
@@ -783,11 +783,11 @@ const byIndexGaps = (check: OrphanCheck, keys: ParentKeys, types: ReadonlyArray<
   })
 
 /**
- * The condition that picks a check's orphan rows, and how. A single-column key whose child is big
- * enough (see the module comment) is tested against the parent's keys: by key range (integer
- * keys onto a unique integer column) or else by a key list (a parent of at most
- * `MAX_LIST_KEYS` keys of a hashable type). Otherwise, and for every other key, the condition is
- * the anti-join. All of it runs at the gate's one snapshot, so the parent's keys are those the
+ * The condition that picks a check's orphan rows, and how. A key whose child is big enough (see
+ * the module comment) is tested against the parent's keys: by the index's gaps (a child index
+ * on the key), by key range (integer keys onto unique integer columns) or else by a key list (a
+ * single column, a parent of at most `MAX_LIST_KEYS` keys of a hashable type). Otherwise, and
+ * for every other key, the condition is the anti-join. All of it runs at the gate's one snapshot, so the parent's keys are those the
  * child is read against.
  */
 export const orphanCondition = (
