@@ -668,7 +668,7 @@ const nodesOf = (plan: unknown): Array<string> => {
  * The most key columns `byIndexGaps` walks: a gap between two keys of n columns is up to 2n − 1
  * index ranges, and its walk holds n² probes.
  */
-export const MAX_GAP_COLUMNS = 4
+const MAX_GAP_COLUMNS = 4
 
 /**
  * The child keys strictly between `lower` and `upper` in the index's order (column by column),
