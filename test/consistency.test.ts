@@ -868,6 +868,17 @@ describe("db-harness consistency", () => {
       ALTER TABLE gap_pair_rev_child ADD CONSTRAINT gap_pair_rev_child_fkey FOREIGN KEY (region, seq) REFERENCES gap_pair_parent NOT VALID;
       ALTER TABLE gap_pair_first_child ADD CONSTRAINT gap_pair_first_child_fkey FOREIGN KEY (region, seq) REFERENCES gap_pair_parent NOT VALID;
       ALTER TABLE gap_pair_full_child ADD CONSTRAINT gap_pair_full_child_fkey FOREIGN KEY (region, seq) REFERENCES gap_pair_parent MATCH FULL NOT VALID;
+      -- a key of three columns (text, integer, date), indexed: orphans in gaps where the neighbouring keys first
+      -- differ in the third column, the second, the first, below the smallest and above the largest; NULL parts
+      CREATE TABLE gap_triple_parent (a text, b int, c date, PRIMARY KEY (a, b, c));
+      INSERT INTO gap_triple_parent SELECT a, b, c FROM unnest(ARRAY['x', 'y']) a, generate_series(1, 2) b, unnest(ARRAY[date '2025-01-01', date '2025-01-03']) c;
+      CREATE TABLE gap_triple_child (id int PRIMARY KEY, a text, b int, c date);
+      INSERT INTO gap_triple_child SELECT g, p.a, p.b, p.c FROM generate_series(1, 800) g JOIN (SELECT row_number() OVER () - 1 AS n, * FROM gap_triple_parent) p ON p.n = g % 8;
+      INSERT INTO gap_triple_child VALUES (801, 'x', 1, '2025-01-02'), (802, 'x', 1, '2025-01-05'), (803, 'x', 2, '2024-12-31'), (804, 'x', 3, '2025-01-01'),
+        (805, 'xx', 1, '2025-01-01'), (806, 'y', 0, '2025-01-01'), (807, 'y', 1, '2024-12-31'), (808, 'a', 9, '2025-01-01'), (809, 'z', 0, '2025-01-01'),
+        (810, 'y', 2, '2025-01-04'), (811, 'x', NULL, '2025-01-02'), (812, 'x', 1, NULL), (813, 'xx', NULL, '2025-01-01'), (814, 'xy', 1, NULL);
+      CREATE INDEX ON gap_triple_child (a, b, c);
+      ALTER TABLE gap_triple_child ADD CONSTRAINT gap_triple_child_fkey FOREIGN KEY (a, b, c) REFERENCES gap_triple_parent NOT VALID;
       -- the same rows in two partitions, indexed on the partitioned table (the index cascades); and with each
       -- partition's index in another column order (no one order to walk, and a walk in either order would
       -- not probe the other's index without a sort, which the plan check refuses too: the anti-join decides)
@@ -1044,7 +1055,7 @@ describe("db-harness consistency", () => {
       }
     })
 
-    it("index gaps over a two-column key: every kind of gap, NULL parts, the index's columns either way round; an index on one column or MATCH FULL: the anti-join", () => {
+    it("index gaps over keys of two and three columns: every kind of gap, NULL parts, the index's columns either way round, partitions; an index on one column, MATCH FULL, mixed orders: the anti-join", () => {
       const orphanKeys = ["alpha,10", "east,15", "east,60", "middle,30", "north,5", "west,55", "zulu,1"]
       for (const table of ["gap_pair_child", "gap_pair_rev_child"]) {
         expect(keyOf("keyRange", table), table).toMatchObject({ orphans: 7, method: { kind: "index gaps", index: `${table}_${table === "gap_pair_child" ? "region_seq" : "seq_region"}_idx` } })
@@ -1065,6 +1076,9 @@ describe("db-harness consistency", () => {
       expect(samplesOf("keyRange", "gap_pair_part_child")).toHaveLength(5)
       expect(keyOf("keyRange", "gap_pair_mixed_child")).toMatchObject({ orphans: 7, method: { kind: "anti-join" } })
       expect(keyOf("keyRange", "gap_pair_first_child")).toMatchObject({ orphans: 7, method: { kind: "anti-join" } })
+      // Three columns: below the smallest, (x,1,01)-(x,1,03), (x,1,03)-(x,2,01), (x,2,03)-(y,1,01) and above the largest.
+      expect(keyOf("keyRange", "gap_triple_child")).toMatchObject({ orphans: 10, method: { kind: "index gaps", orphanGaps: 5 } })
+      expect(keyOf("antiJoin", "gap_triple_child")).toMatchObject({ orphans: 10, method: { kind: "anti-join" } })
       // MATCH FULL: the keys with one NULL part are violations too.
       expect(keyOf("keyRange", "gap_pair_full_child")).toMatchObject({ orphans: 9, method: { kind: "anti-join" } })
     })
