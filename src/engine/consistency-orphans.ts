@@ -581,11 +581,15 @@ const byKeyRange = (keys: ParentKeys, match: "simple" | "full", listAllowed: boo
     const method = { kind: "key range", low: tuple(low), high: tuple(high), missingKeys: Number(missing) } as const
     if (missing === 0n) return { condition: matching(child, match, outside), method }
     if (span <= BigInt(MAX_BITMAP_KEYS)) {
-      // Bit k of the bitmap (byte k >> 3, bit k & 7 from the lowest, as get_bit reads it) is set when the key of code k is a parent's.
+      // Bit k of the bitmap (byte k >> 3, bit k & 7 from the lowest, as get_bit reads it) is set
+      // when the key of code k is a parent's. Built 64 bits a group, each group's 8 bytes in the
+      // order to_hex writes a bigint (its most significant first): on 990,000 keys over
+      // 1..1,000,000, by hand, 0.20 s against 0.36-0.39 s a byte a group (eight times the groups).
       const offset = `(${code(parent, false)})`
       const [bitmap] = yield* query(
-        `SELECT string_agg(lpad(to_hex(coalesce(b.v, 0)), 2, '0'), '' ORDER BY n.i) AS hex FROM generate_series(0, ${(span + 7n) / 8n - 1n}) n(i) ` +
-          `LEFT JOIN (SELECT (${offset} >> 3)::int AS i, bit_or(1 << (${offset} & 7)::int) AS v FROM ${keys.parentFrom} WHERE ${complete} GROUP BY 1) b ON b.i = n.i`
+        `SELECT string_agg(lpad(to_hex(coalesce(b.v, 0)), 16, '0'), '' ORDER BY n.i) AS hex FROM generate_series(0, ${(span + 63n) / 64n - 1n}) n(i) ` +
+          `LEFT JOIN (SELECT (${offset} >> 6)::int AS i, bit_or(1::bigint << ((7 - ((${offset} & 63) >> 3)) * 8 + (${offset} & 7))::int) AS v ` +
+          `FROM ${keys.parentFrom} WHERE ${complete} GROUP BY 1) b ON b.i = n.i`
       )
       const hex = String(bitmap?.["hex"] ?? "")
       // The bitmap must hold exactly the keys counted: anything else, and the next way decides.
