@@ -1045,7 +1045,7 @@ describe("db-harness consistency", () => {
         ["gap_child", 4, { kind: "index gaps", index: "gap_child_code_idx" }, [{ code: " " }, { code: "mm" }, { code: "zzz" }]],
         ["gap_int_child", 5, { kind: "index gaps", index: "gap_int_child_pid_idx", orphanGaps: 3 }, [{ pid: "-3" }, { pid: "5" }, { pid: "15" }, { pid: "1005" }]],
         ["gap_empty_child", 2, { kind: "index gaps", orphanGaps: 1 }, [{ pid: "1" }, { pid: "7" }]],
-        ["gap_part_child", 2, { kind: "index gaps", orphanGaps: 2 }, [{ pid: "25" }, { pid: "2000" }]]
+        ["gap_part_child", 2, { kind: "index gaps", index: "gap_part_child_pid_idx", orphanGaps: 2 }, [{ pid: "25" }, { pid: "2000" }]]
       ] as const
       for (const [table, orphans, method, samples] of expected) {
         expect(keyOf("keyRange", table), table).toMatchObject({ orphans, method })
@@ -1071,7 +1071,7 @@ describe("db-harness consistency", () => {
       expect(keyOf("keyRange", "gap_pair_child")?.method).toMatchObject({ orphanGaps: 4 })
       expect(keyOf("keyRange", "gap_pair_rev_child")?.method).toMatchObject({ orphanGaps: 4 })
       // Partitioned: orphans in both partitions (alpha, east 15 and east 60 in the first, the rest in the second), one walk per partition's index.
-      expect(keyOf("keyRange", "gap_pair_part_child")).toMatchObject({ orphans: 7, method: { kind: "index gaps", orphanGaps: 4 } })
+      expect(keyOf("keyRange", "gap_pair_part_child")).toMatchObject({ orphans: 7, method: { kind: "index gaps", index: "gap_pair_part_child_region_seq_idx", orphanGaps: 4 } })
       expect(keyOf("antiJoin", "gap_pair_part_child")).toMatchObject({ orphans: 7, method: { kind: "anti-join" } })
       expect(samplesOf("keyRange", "gap_pair_part_child")).toHaveLength(5)
       expect(keyOf("keyRange", "gap_pair_mixed_child")).toMatchObject({ orphans: 7, method: { kind: "anti-join" } })

@@ -724,9 +724,12 @@ const byIndexGaps = (check: OrphanCheck, keys: ParentKeys, types: ReadonlyArray<
       : `SELECT relid FROM pg_partition_tree(${quoteLiteral(child)}::regclass) WHERE isleaf`
     const names = `ARRAY[${check.columns.map(quoteLiteral).join(", ")}]::text[]`
     const [usable] = yield* query(
-      `SELECT count(*)::int AS tables, count(ix.index)::int AS indexed, count(DISTINCT ix.columns)::int AS orders, min(ix.index) AS index, min(ix.columns) AS columns ` +
+      // The index named in the report: a partitioned child's partitioned index when every partition's is one of its.
+      `SELECT count(*)::int AS tables, count(ix.index)::int AS indexed, count(DISTINCT ix.columns)::int AS orders, ` +
+        `CASE WHEN count(DISTINCT ix.root) = 1 THEN min(ix.root) ELSE min(ix.index) END AS index, min(ix.columns) AS columns ` +
         `FROM (${holders}) t LEFT JOIN LATERAL (` +
-        `SELECT ic.relname::text AS index, array_to_json(k.columns)::text AS columns FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam ` +
+        `SELECT ic.relname::text AS index, (SELECT r.relname::text FROM pg_class r WHERE r.oid = coalesce(pg_partition_root(i.indexrelid), i.indexrelid)) AS root, ` +
+        `array_to_json(k.columns)::text AS columns FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam ` +
         // The index's first n columns, each the key's, with its type's default operator class and its collation.
         `CROSS JOIN LATERAL (SELECT array_agg(a.attname::text ORDER BY j.j) AS columns, count(DISTINCT a.attname)::int AS distinct_columns FROM generate_series(0, ${n - 1}) j(j) ` +
         `JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[j.j] JOIN pg_opclass oc ON oc.oid = i.indclass[j.j] ` +
