@@ -144,6 +144,9 @@ type IntegerType = "smallint" | "integer" | "bigint"
 
 const qualified = (schema: string, name: string) => `${schema}.${name}`
 
+/** `a IS NOT NULL AND b IS NOT NULL ...`: every column of a key set. */
+const allSet = (columns: ReadonlyArray<string>) => columns.map((column) => `${column} IS NOT NULL`).join(" AND ")
+
 const keyDefinition = (columns: ReadonlyArray<string>, schema: string, table: string, refColumns: ReadonlyArray<string>, match: string, period = false) => {
   const list = (names: ReadonlyArray<string>) => names.map((name, i) => `${period && i === names.length - 1 ? "PERIOD " : ""}${quoteIdent(name)}`).join(", ")
   return `FOREIGN KEY (${list(columns)}) REFERENCES ${tableKey(schema, table)}(${list(refColumns)})${match === "full" ? " MATCH FULL" : ""}`
@@ -319,11 +322,10 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
       : period
         ? `NOT coalesce(NOT isempty(${c[last]}) AND ${c[last]} <@ p.periods, false)`
         : `NOT EXISTS (SELECT 1 FROM ${parentName} WHERE ${key.references.columns.map(equal).join(" AND ")})`
-  const allSet = c.map((column) => `${column} IS NOT NULL`).join(" AND ")
   const condition =
     key.match === "full" && c.length > 1
       ? `(${c.map((column) => `${column} IS NOT NULL`).join(" OR ")}) AND (${c.map((column) => `${column} IS NULL`).join(" OR ")} OR ${notExists})`
-      : `${allSet} AND ${notExists}`
+      : `${allSet(c)} AND ${notExists}`
   const from = `${childFrom}${periodJoin}`
   const parentKeys: ParentKeys | null =
     parent !== undefined && !parentMissing && !comparedAsText && !period
@@ -522,7 +524,7 @@ type Decision = { readonly condition: string | null; readonly method: OrphanMeth
  */
 const matching = (columns: ReadonlyArray<string>, match: "simple" | "full", orphan: string): string => {
   if (columns.length === 1) return `(${orphan})`
-  if (match === "simple") return `(${orphan}) AND ${columns.map((column) => `${column} IS NOT NULL`).join(" AND ")}`
+  if (match === "simple") return `(${orphan}) AND ${allSet(columns)}`
   return `((${orphan}) OR ${columns.map((column) => `${column} IS NULL`).join(" OR ")}) AND (${columns.map((column) => `${column} IS NOT NULL`).join(" OR ")})`
 }
 
@@ -543,7 +545,7 @@ const MAX_ENCODED_KEYS = 2n ** 62n
 const byKeyRange = (keys: ParentKeys, match: "simple" | "full", listAllowed: boolean, query: GateQuery): Effect.Effect<Decision | null, HarnessError> =>
   Effect.gen(function* () {
     const parent = keys.parentColumns
-    const complete = parent.map((column) => `${column} IS NOT NULL`).join(" AND ")
+    const complete = allSet(parent)
     const [row] = yield* query(
       `SELECT ${parent.map((column, i) => `min(${column})::text AS low_${i}, max(${column})::text AS high_${i}`).join(", ")}, count(*)::text AS keys FROM ${keys.parentFrom} WHERE ${complete}`
     )
@@ -746,7 +748,6 @@ const byIndexGaps = (check: OrphanCheck, keys: ParentKeys, types: ReadonlyArray<
     if (order.length !== n || order.some((i) => i < 0)) return null
     const [childKeys, parentKeys, keyTypes] = [order.map((i) => keys.childColumns[i] as string), order.map((i) => keys.parentColumns[i] as string), order.map((i) => types[i] as string)]
     const childFrom = `${check.plainChild ? "ONLY " : ""}${child} c`
-    const allSet = (columns: ReadonlyArray<string>) => columns.map((column) => `${column} IS NOT NULL`).join(" AND ")
     const lower = childKeys.map((_, i) => `g.l${i}`)
     const key = childKeys.map((_, i) => `g.k${i}`)
     const row = (values: ReadonlyArray<string>) => (n === 1 ? (values[0] as string) : `ROW(${values.join(", ")})`)
