@@ -299,7 +299,7 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     expect(await count(target, "remark")).toBe(2)
   })
 
-  it("takes a temporal key's options by its columns as declared, PERIOD column included, and NULLs only the other columns", async () => {
+  it("takes a temporal key's options by its columns as declared, PERIOD column included, and refuses NULLing it", async () => {
     const schema = `
       CREATE EXTENSION btree_gist;
       CREATE TABLE plan_period (id int, valid daterange, PRIMARY KEY (id, valid WITHOUT OVERLAPS));
@@ -315,14 +315,23 @@ ${virtual ? "virtual_foreign_keys:\n  - { table: comment, columns: [subject_id],
     const rules = rulesFile(
       `version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 0.2 }\nroots: [booking]\nforeign_keys:\n  - { table: booking, columns: [plan_id, valid], null_unselected_parent: true }\n`
     )
+    // NULLing a temporal key is refused (its value holds only where the copied periods cover its
+    // range); named by its columns as declared, the refusal says so, and nothing is written.
+    await runSql(target, "INSERT INTO plan_period VALUES (1, daterange('2024-01-01', '2024-03-01')); INSERT INTO booking VALUES (1, 1, daterange('2024-01-10', '2024-01-20'))")
     const run = await runCli(["propagate", db, target, "--subset", rules, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--json", "--quiet"])
-    expect(run.code, run.stderr).toBe(0)
-    expect(JSON.parse(run.stdout).subset.allForeignKeysValid).toBe(true)
-    // No plan is a root, so none is selected: every booking copied keeps its range and loses its plan.
-    expect(await count(target, "plan_period")).toBe(0)
-    const bookings = await runSql<{ n: number; plans: number; ranges: number }>(target, "SELECT count(*)::int AS n, count(plan_id)::int AS plans, count(valid)::int AS ranges FROM booking")
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`${rules}:6:`)
+    expect(run.stderr).toContain("foreign_keys[0].null_unselected_parent: public.booking's key booking_plan_id_valid_fkey is temporal: it is followed to every period of its parent, never set to NULL")
+    expect(await count(target, "booking")).toBe(1)
+    // Without the option, every booking copied brings its plan's periods.
+    const followed = rulesFile(`version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 0.2 }\nroots: [booking]\nnull_unselected_parents: true\n`)
+    const copy = await runCli(["propagate", db, target, "--subset", followed, "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--json", "--quiet"])
+    expect(copy.code, copy.stderr).toBe(0)
+    expect(JSON.parse(copy.stdout).subset.allForeignKeysValid).toBe(true)
+    const bookings = await runSql<{ n: number; plans: number }>(target, "SELECT count(*)::int AS n, count(plan_id)::int AS plans FROM booking")
     expect(bookings[0]!.n).toBeGreaterThan(50)
-    expect(bookings[0]).toMatchObject({ plans: 0, ranges: bookings[0]!.n })
+    expect(bookings[0]!.plans).toBe(bookings[0]!.n)
+    expect(await count(target, "plan_period")).toBeGreaterThan(0)
     // Named without its PERIOD column, the key is refused with the names to use.
     const short = rulesFile(`version: "1.0"\nstrategy: percentage\npercentage: { sample_percentage: 0.2 }\nroots: [booking]\nforeign_keys:\n  - { table: booking, columns: [plan_id], null_unselected_parent: true }\n`)
     const refused = await runCli(["plan", db, "--subset", short])

@@ -48,6 +48,11 @@ const BAD: ReadonlyArray<readonly [string, string, RegExp]> = [
   ["a WHERE syntax error", `${HEAD}tables:\n  orders:\n    where: "id >>> 3"\n`, /:6:5: tables\.orders\.where: PostgreSQL cannot use this WHERE clause/],
   ["an excluded table a NOT NULL key needs", `${HEAD}excluded_tables: [customer]\n`, /:4:1: excluded_tables: public\.customer is excluded but public\.orders\.customer_id .* is NOT NULL/],
   ["NULLing a NOT NULL key", `${HEAD}foreign_keys:\n  - { table: orders, columns: [shop_id], null_unselected_parent: true }\n`, /:5:\d+: foreign_keys\[0\]\.null_unselected_parent: public\.orders\.shop_id is NOT NULL/],
+  ["a table-qualified WHERE clause", `${HEAD}tables:\n  orders:\n    where: "orders.id < 10"\n`, /:6:5: tables\.orders\.where: PostgreSQL cannot use this WHERE clause on public\.orders: .*name the table's columns unqualified/],
+  ["a virtual key between types PostgreSQL cannot compare", `${HEAD}virtual_foreign_keys:\n  - { table: comment, columns: [body], references: { table: orders, columns: [id] } }\n`, /:5:\d+: virtual_foreign_keys\[0\]: PostgreSQL cannot compare public\.comment \(body\) with public\.orders \(id\): operator does not exist/],
+  ["a date range over a column that holds no dates", `version: "1.0"\nstrategy: date_range\ndate_range: { column: qty, days: 3 }\nroots: [order_line]\n`, /:3:\d+: date_range\.column: public\.order_line\.qty is integer, not a date or timestamp/],
+  ["an until that is no day", `version: "1.0"\nstrategy: date_range\ndate_range: { column: created_at, days: 3, until: "2024-02-30" }\n`, /:3:\d+: date_range\.until: not a date or timestamp: "2024-02-30"/],
+  ["an until that is a bare number", `version: "1.0"\nstrategy: date_range\ndate_range: { column: created_at, days: 3, until: "1" }\n`, /:3:\d+: date_range\.until: not a date or timestamp: "1"/],
   ["a YAML syntax error", `${HEAD}roots: [orders\n`, /:\d+:\d+: YAML syntax error in the subset rules/]
 ]
 
@@ -128,6 +133,83 @@ describe("subset rules: bad files", () => {
     const run = await runCli(["plan", source, "--subset", join(dir, "missing.yaml")])
     expect(run.code).toBe(1)
     expect(run.stderr).toContain("cannot read subset rules")
+  })
+})
+
+describe("subset copies the rules could have broken a key in", () => {
+  /** Copy `schema` + `rows` by `yaml`; the run must exit 0 with every key of the target validated. */
+  const copyKeepsKeys = async (name: string, schema: string, rows: string, yaml: string) => {
+    const [from, to] = [await freshDatabase(`${name}_src`), await freshDatabase(`${name}_dst`)]
+    await runSql(from, `${schema}\n${rows}`)
+    await runSql(to, schema)
+    const run = await runCli(["propagate", from, to, "--subset", rulesFile(yaml), "--evidence-dir", mkdtempSync(join(tmpdir(), "dbh-ev-")), "--quiet"])
+    expect(run.code, run.stderr).toBe(0)
+    expect(await runSql(to, "SELECT conname FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")).toStrictEqual([])
+    return to
+  }
+
+  it("samples a table without a primary key by its whole row even when a column is named like the planner's alias", async () => {
+    const to = await copyKeepsKeys(
+      "sr_alias",
+      "CREATE TABLE parent (id int PRIMARY KEY); CREATE TABLE log (x int, parent_id int NOT NULL REFERENCES parent);",
+      "INSERT INTO parent SELECT generate_series(1, 1000); INSERT INTO log SELECT g, g FROM generate_series(1, 1000) g;",
+      `version: "1.0"\nstrategy: percentage\nseed: 1\npercentage: { sample_percentage: 0.2 }\nroots: [log]\n`
+    )
+    const [{ n }] = await runSql(to, "SELECT count(*)::int AS n FROM log")
+    expect(n).toBeGreaterThan(100)
+    expect(n).toBeLessThan(300)
+  })
+
+  it("follows a key over a generated column instead of NULLing it (the copy does not write generated columns)", async () => {
+    const to = await copyKeepsKeys(
+      "sr_generated",
+      "CREATE TABLE parent (id int PRIMARY KEY, code text UNIQUE NOT NULL); CREATE TABLE child (id int PRIMARY KEY, pid int, pcode text GENERATED ALWAYS AS ('P' || pid) STORED REFERENCES parent (code));",
+      "INSERT INTO parent SELECT g, 'P' || g FROM generate_series(1, 500) g; INSERT INTO child (id, pid) SELECT g, g % 500 + 1 FROM generate_series(1, 2000) g;",
+      `version: "1.0"\nstrategy: percentage\nseed: 5\npercentage: { sample_percentage: 0.1 }\nroots: [child]\nnull_unselected_parents: true\n`
+    )
+    expect(await runSql(to, "SELECT count(*)::int AS n FROM child WHERE pcode IS NULL")).toStrictEqual([{ n: 0 }])
+    const [{ n }] = await runSql(to, "SELECT count(*)::int AS n FROM parent")
+    expect(n).toBeGreaterThan(0)
+  })
+
+  it("copies a cycle through a column of a NOT NULL domain, and does not NULL that column", async () => {
+    const schema = `CREATE DOMAIN ref_id AS int NOT NULL;
+      CREATE TABLE a (id int PRIMARY KEY, b_id ref_id); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);
+      ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b DEFERRABLE INITIALLY DEFERRED;`
+    const rows = "BEGIN; SET CONSTRAINTS ALL DEFERRED; INSERT INTO b SELECT g, NULL FROM generate_series(1, 300) g; INSERT INTO a SELECT g, g FROM generate_series(1, 300) g; UPDATE b SET a_id = id WHERE id % 2 = 0; COMMIT;"
+    const to = await copyKeepsKeys("sr_domain", schema, rows, `version: "1.0"\nstrategy: percentage\nseed: 1\npercentage: { sample_percentage: 0.2 }\n`)
+    const [{ n }] = await runSql(to, "SELECT count(*)::int AS n FROM a")
+    expect(n).toBeGreaterThan(0)
+    // NULLing a.b_id explicitly is refused.
+    const path = rulesFile(`${HEAD}foreign_keys:\n  - { table: a, columns: [b_id], null_unselected_parent: true }\n`)
+    const run = await runCli(["plan", to, "--subset", path])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/foreign_keys\[0\]\.null_unselected_parent: public\.a\.b_id is of domain public\.ref_id, which is NOT NULL/)
+  })
+
+  it("follows a temporal key to every period of its parent under null_unselected_parents, and refuses NULLing it by name", async () => {
+    const schema = `CREATE EXTENSION IF NOT EXISTS btree_gist;
+      CREATE TABLE room (id int, valid daterange, label text, PRIMARY KEY (id, valid WITHOUT OVERLAPS));
+      CREATE TABLE booking (id int PRIMARY KEY, room_id int, during daterange, FOREIGN KEY (room_id, PERIOD during) REFERENCES room (id, PERIOD valid));`
+    const rows = `INSERT INTO room SELECT g, daterange('2024-01-01', '2024-07-01'), 'a' FROM generate_series(1, 300) g;
+      INSERT INTO room SELECT g, daterange('2024-07-01', '2025-01-01'), 'b' FROM generate_series(1, 300) g;
+      INSERT INTO booking SELECT g, g % 300 + 1, daterange('2024-06-20', '2024-07-10') FROM generate_series(1, 1000) g;`
+    const to = await copyKeepsKeys("sr_temporal", schema, rows, `version: "1.0"\nstrategy: percentage\nseed: 3\npercentage: { sample_percentage: 0.5 }\nnull_unselected_parents: true\n`)
+    expect(await runSql(to, "SELECT count(*)::int AS n FROM booking WHERE room_id IS NULL")).toStrictEqual([{ n: 0 }])
+    const path = rulesFile(`${HEAD}foreign_keys:\n  - { table: booking, columns: [room_id, during], null_unselected_parent: true }\n`)
+    const run = await runCli(["plan", to, "--subset", path])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/foreign_keys\[0\]\.null_unselected_parent: public\.booking's key booking_room_id_during_fkey is temporal/)
+  })
+
+  it("fixes a date range's open end to one instant for every table's SELECT", async () => {
+    const path = rulesFile(`version: "1.0"\nstrategy: date_range\ndate_range: { column: created_at, days: 90 }\nroots: [orders]\n`)
+    const run = await runCli(["plan", source, "--subset", path, "--json"])
+    expect(run.code, run.stderr).toBe(0)
+    const sql = (JSON.parse(run.stdout) as { tables: Array<{ table: string; sql: string }> }).tables.map((t) => t.sql).join("\n")
+    expect(sql).toContain("created_at")
+    expect(sql).not.toContain("now()")
+    expect(sql).toMatch(/'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[.\d]*[+-]\d{2}'::timestamptz/)
   })
 })
 

@@ -28,7 +28,7 @@
  * needs are always added, so limits never break a key.
  */
 import { copyableColumns, findTable, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
-import { foreignKeyId, type SubsetRules } from "./subset-rules.ts"
+import { foreignKeyId, whyNotNullable, type SubsetRules } from "./subset-rules.ts"
 
 export interface SubsetEdge {
   readonly id: number
@@ -147,7 +147,10 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
     if (parentTable === undefined || isExcluded(child)) return
     const options = rules.foreignKeyOptions.get(foreignKeyId(child, declaredColumns))
     const parents = leavesOf(catalog, parentTable)
-    const nullable = childColumns.every((c) => !(child.columns.find((col) => col.name === c)?.notNull ?? true))
+    // A temporal key is never NULLed: its value holds only where the copied periods cover its
+    // range, so it is followed, every period of its parent with it.
+    const temporal = declaredColumns.length !== childColumns.length
+    const nullable = !temporal && childColumns.every((c) => child.columns.some((col) => col.name === c) && whyNotNullable(catalog, child, c) === undefined)
     const siblings = parents.map((_, i) => edges.length + i)
     // Decided for the key, not per partition: a key into a partitioned table is NULLed when its
     // parent row is selected in none of the partitions (rules refuse excluding only some of them).
@@ -206,7 +209,8 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
   const hashOf = (table: Table, alias: string, columns?: ReadonlyArray<string>) => {
     const primary = table.primaryKey?.columns ?? []
     const key = columns ?? primary
-    if (key.length === 0) return `hashtextextended(${alias}::text, ${rules.seed})`
+    // `(x.*)`, not `x`: a column named like the alias would be taken for the whole row.
+    if (key.length === 0) return `hashtextextended((${alias}.*)::text, ${rules.seed})`
     const integer = primary.length === 1 && isInteger(table.columns.find((c) => c.name === primary[0]))
     if (integer && key.length === 1) return `hashint8extended(${alias}.${quoteIdent(key[0]!)}::bigint, ${rules.seed})`
     const text = key.length === 1 ? `${alias}.${quoteIdent(key[0]!)}::text` : `ROW(${columnsOf(alias, key)})::text`
@@ -217,6 +221,8 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
     options.sampleAsTidBelow === undefined
       ? `(${hashOf(hashed, alias, columns)} & 4294967295) < ${Math.round(fraction * 4294967296)}`
       : `${alias}.ctid < '${options.sampleAsTidBelow(rowsOf, fraction)}'::tid`
+  // One instant for every query: each reader's now() is its own transaction's start, not the
+  // snapshot's, so `prepareSubset` fixes an unset `until` to the snapshot session's clock first.
   const until = rules.dateRange?.until === undefined ? "now()" : `${quoteLiteral(rules.dateRange.until)}::timestamptz`
 
   interface RootRule {
@@ -270,6 +276,21 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
   }
 
   // ---------------------------------------------------------------- downward (cascade) levels
+  /**
+   * The type a cycle's slot of this column is NULL as in the other tables' rows: a domain's base
+   * type, since a NOT NULL domain refuses the NULL (the UNION's column is the base type anyway).
+   */
+  const slotType = (column: Column): string => {
+    let type = column.type
+    let name = { schema: column.typeSchema, name: column.typeName }
+    for (let depth = 0; depth < 10; depth++) {
+      const domain = catalog.domains.find((d) => d.schema === name.schema && d.name === name.name)
+      if (domain === undefined) break
+      type = domain.baseType
+      name = domain.baseTypeName
+    }
+    return type
+  }
   const typeOf = (table: Table, column: string): Column | undefined => table.columns.find((c) => c.name === column)
   /**
    * A child can test its key's hash itself when the parent is sampled by the hash of exactly that
@@ -413,7 +434,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
     }
     cycles.push(component.map(label))
     // One recursive CTE for the whole component: (tag, rid, key columns of each intra edge).
-    const slots = intra.flatMap((edge) => edge.childColumns.map((column, i) => ({ edge, column, name: `k${edge.id}_${i}`, type: typeOf(edge.child, column)!.type })))
+    const slots = intra.flatMap((edge) => edge.childColumns.map((column, i) => ({ edge, column, name: `k${edge.id}_${i}`, type: slotType(typeOf(edge.child, column)!) })))
     const slotList = (table: Table, alias: string) =>
       slots.map((s) => (s.edge.child === table ? `${alias}.${quoteIdent(s.column)}` : `NULL::${s.type}`)).join(", ")
     const seeds: Array<string> = []

@@ -8,7 +8,7 @@
  *
  * Three steps, each failing with every problem named by `file:line:column: key: reason` and
  * nothing written: `loadSubsetRules` (YAML syntax and shape), `resolveSubsetRules` (tables and
- * columns against the source's catalog), `checkSubsetWhereClauses` (each WHERE clause planned by
+ * columns against the source's catalog), `checkSubsetRulesOnSource` (each WHERE clause and virtual key planned by
  * PostgreSQL itself, with EXPLAIN in the read-only snapshot transaction, so a typo is caught
  * before any COPY starts).
  */
@@ -18,7 +18,7 @@ import * as SchemaIssue from "effect/SchemaIssue"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
-import { findTable, isTemporalForeignKey, leavesOf, tableKey, type Catalog, type Table } from "./catalog.ts"
+import { findTable, isTemporalForeignKey, leavesOf, quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
 import { didYouMean } from "./column-names.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import { locateInYaml, parseYaml, yamlPathText } from "./yaml-locations.ts"
@@ -95,6 +95,19 @@ const readText = (path: string) =>
     catch: (cause) => badInput(`cannot read subset rules ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, cause)
   })
 
+/**
+ * An ISO 8601 date or timestamp that names a real day (`2024-02-30` does not), with an optional
+ * time and UTC offset: the forms PostgreSQL's `timestamptz` input reads the same in any setting.
+ */
+const isIsoInstant = (text: string): boolean => {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/.exec(text)
+  if (match === null) return false
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  const date = new Date(Date.UTC(year, month - 1, day))
+  const inDay = match[4] === undefined || (Number(match[4]) < 24 && Number(match[5]) < 60 && Number(match[6] ?? 0) < 60)
+  return inDay && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
 /** Read and shape-check a subset rule file (`path` relative to `cwd`). */
 export const loadSubsetRules = (file: string, cwd: string): Effect.Effect<SubsetRuleFile, HarnessError> =>
   Effect.gen(function* () {
@@ -123,8 +136,8 @@ export const loadSubsetRules = (file: string, cwd: string): Effect.Effect<Subset
     if (content.strategy !== "date_range") needs("percentage")
     if (content.strategy !== "percentage") needs("date_range")
     const until = content.date_range?.until
-    if (until !== undefined && Number.isNaN(Date.parse(until)))
-      problems.push(`${at(["date_range", "until"])}: not a date or timestamp: "${until}"`)
+    if (until !== undefined && !isIsoInstant(until))
+      problems.push(`${at(["date_range", "until"])}: not a date or timestamp: "${until}" (write an ISO 8601 date, 2026-01-31, or timestamp, 2026-01-31T12:00:00Z)`)
     if (problems.length > 0) return yield* Effect.fail(badInput(`invalid subset rules:\n${problems.join("\n")}`))
     return { path, digest: createHash("sha256").update(text).digest("hex"), content, at }
   })
@@ -137,6 +150,7 @@ export interface TableRootRule {
   readonly where: string | undefined
   readonly whereAt: string | undefined
   readonly dateColumn: string | undefined
+  readonly dateColumnAt: string | undefined
   readonly samplePercentage: number | undefined
 }
 
@@ -146,6 +160,8 @@ export interface VirtualForeignKey {
   readonly columns: ReadonlyArray<string>
   readonly references: { readonly table: Table; readonly columns: ReadonlyArray<string> }
   readonly name: string
+  /** `file:line:column: virtual_foreign_keys[i]`, for messages. */
+  readonly at: string
 }
 
 export interface ForeignKeyRuleOptions {
@@ -190,6 +206,34 @@ const seedOf = (seed: number | string | undefined): number => {
 }
 
 const qualified = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`
+
+/** The domain a column is of, if any. */
+const domainOf = (catalog: Catalog, column: Column) => catalog.domains.find((d) => d.schema === column.typeSchema && d.name === column.typeName)
+
+/**
+ * Why the copy cannot write NULL into a column in place of its value (to drop a reference whose
+ * parent is not copied), or undefined when it can: NOT NULL, a NOT NULL domain, or generated
+ * (the target computes it; the copy does not write it).
+ */
+export const whyNotNullable = (catalog: Catalog, table: Table, name: string): string | undefined => {
+  const column = table.columns.find((col) => col.name === name)
+  if (column === undefined) return undefined
+  if (column.notNull) return "is NOT NULL"
+  if (column.generated !== null) return "is a generated column"
+  for (let domain = domainOf(catalog, column), depth = 0; domain !== undefined && depth < 10; depth++) {
+    if (domain.notNull) return `is of domain ${domain.schema}.${domain.name}, which is NOT NULL`
+    domain = catalog.domains.find((d) => d.schema === domain!.baseTypeName.schema && d.name === domain!.baseTypeName.name)
+  }
+  return undefined
+}
+
+const DATE_TYPES = new Set(["date", "timestamp", "timestamptz"])
+/** A date or timestamp column, or one of a domain over such a type. */
+const isDateLike = (catalog: Catalog, column: Column): boolean => {
+  if (column.typeSchema === "pg_catalog") return DATE_TYPES.has(column.typeName)
+  const domain = domainOf(catalog, column)
+  return domain !== undefined && domain.baseTypeName.schema === "pg_catalog" && DATE_TYPES.has(domain.baseTypeName.name)
+}
 
 /** Check a subset rule file against the source's catalog: every table and column it names exists. */
 export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effect.Effect<SubsetRules, HarnessError> => {
@@ -252,6 +296,7 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
         where: rule.where,
         whereAt: rule.where === undefined ? undefined : file.at(["tables", written, "where"]),
         dateColumn: rule.date_column,
+        dateColumnAt: rule.date_column === undefined ? undefined : file.at(["tables", written, "date_column"]),
         samplePercentage: rule.sample_percentage
       })
     }
@@ -262,6 +307,17 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
     const leaves = catalog.tables.filter((t) => t.relkind === "r")
     if (!leaves.some(hasColumn))
       problems.push(`${file.at(["date_range", "column"])}: no table has a column "${dateRange.column}"`)
+    // The range compares with timestamptz: a root whose date column holds something else is refused, not sampled otherwise.
+    if (c.strategy !== "percentage") {
+      for (const table of leaves) {
+        const rule = tableRules.get(table)
+        const name = rule?.dateColumn ?? dateRange.column
+        const column = table.columns.find((col) => col.name === name)
+        const isRoot = !critical.has(table) && !excluded.has(table) && (roots === undefined || roots.has(table)) && rule?.where === undefined
+        if (column === undefined || !isRoot || isDateLike(catalog, column)) continue
+        problems.push(`${rule?.dateColumnAt ?? file.at(["date_range", "column"])}: ${qualified(table)}.${name} is ${column.type}, not a date or timestamp (give ${qualified(table)} a date_column or a where rule under tables)`)
+      }
+    }
     if (c.strategy === "date_range" && roots !== undefined) {
       for (const table of roots) {
         if (!hasColumn(table) && tableRules.get(table)?.where === undefined)
@@ -270,6 +326,12 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
     }
   }
 
+  const refuseNulling = (table: Table, columns: ReadonlyArray<string>, path: ReadonlyArray<PropertyKey>) => {
+    for (const name of columns) {
+      const why = whyNotNullable(catalog, table, name)
+      if (why !== undefined) problems.push(`${file.at(path)}: ${qualified(table)}.${name} ${why}, so an unselected parent cannot be set to NULL`)
+    }
+  }
   const virtualForeignKeys: Array<VirtualForeignKey> = []
   const foreignKeyOptions = new Map<string, ForeignKeyRuleOptions>()
   ;(c.virtual_foreign_keys ?? []).forEach((v, i) => {
@@ -286,12 +348,8 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
     const parentKeys = [parent.primaryKey, ...parent.uniqueConstraints].filter((k) => k !== null)
     if (!parentKeys.some((k) => k.columns.length === v.references.columns.length && k.columns.every((col) => v.references.columns.includes(col))))
       problems.push(`${file.at([...path, "references", "columns"])}: (${v.references.columns.join(", ")}) is not a primary or unique key of ${qualified(parent)}`)
-    virtualForeignKeys.push({ table, columns: v.columns, references: { table: parent, columns: v.references.columns }, name: `virtual_foreign_keys[${i}]` })
-    if (v.null_unselected_parent === true) {
-      const notNull = v.columns.filter((name) => table.columns.find((col) => col.name === name)?.notNull)
-      if (notNull.length > 0)
-        problems.push(`${file.at([...path, "null_unselected_parent"])}: ${qualified(table)}.${notNull.join(", ")} is NOT NULL, so an unselected parent cannot be set to NULL`)
-    }
+    virtualForeignKeys.push({ table, columns: v.columns, references: { table: parent, columns: v.references.columns }, name: `virtual_foreign_keys[${i}]`, at: file.at(path) })
+    if (v.null_unselected_parent === true) refuseNulling(table, v.columns, [...path, "null_unselected_parent"])
     for (const leaf of leavesOf(catalog, table))
       foreignKeyOptions.set(foreignKeyId(leaf, v.columns), { nullUnselectedParent: v.null_unselected_parent, maxChildrenPerParent: v.max_children_per_parent })
   })
@@ -310,11 +368,10 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
       return
     }
     if (f.null_unselected_parent === true) {
-      // A temporal key is NULLed by its other columns; its range stays.
-      const nulled = isTemporalForeignKey(real) ? f.columns.slice(0, -1) : f.columns
-      const notNull = nulled.filter((name) => table.columns.find((col) => col.name === name)?.notNull)
-      if (notNull.length > 0)
-        problems.push(`${file.at([...path, "null_unselected_parent"])}: ${qualified(table)}.${notNull.join(", ")} is NOT NULL, so an unselected parent cannot be set to NULL`)
+      // A temporal key's value holds only where the copied periods cover its range: it is followed, every period of its parent with it.
+      if (isTemporalForeignKey(real))
+        problems.push(`${file.at([...path, "null_unselected_parent"])}: ${qualified(table)}'s key ${real.name} is temporal: it is followed to every period of its parent, never set to NULL`)
+      else refuseNulling(table, f.columns, [...path, "null_unselected_parent"])
     }
     for (const leaf of leavesOf(catalog, table))
       foreignKeyOptions.set(foreignKeyId(leaf, f.columns), { nullUnselectedParent: f.null_unselected_parent, maxChildrenPerParent: f.max_children_per_parent })
@@ -340,10 +397,11 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
         )
         continue
       }
-      const notNull = key.columns.filter((name) => child.columns.find((col) => col.name === name)?.notNull)
-      if (notNull.length > 0)
+      const blocked = key.columns.filter((name) => whyNotNullable(catalog, child, name) !== undefined)
+      const reasons = [...new Set(blocked.map((name) => whyNotNullable(catalog, child, name)))]
+      if (blocked.length > 0)
         problems.push(
-          `${file.at(["excluded_tables"])}: ${qualified(key.parent)} is excluded but ${qualified(child)}.${notNull.join(", ")} (${key.name}) references it and is NOT NULL; exclude ${qualified(child)} too, or keep ${qualified(key.parent)}`
+          `${file.at(["excluded_tables"])}: ${qualified(key.parent)} is excluded but ${qualified(child)}.${blocked.join(", ")} (${key.name}) references it and ${reasons.join("; ")}; exclude ${qualified(child)} too, or keep ${qualified(key.parent)}`
         )
     }
   }
@@ -371,25 +429,39 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
 }
 
 /**
- * Ask PostgreSQL to plan every WHERE clause of the rules (EXPLAIN, never run) on the table it
- * belongs to, on a read-only connection: a syntax error, an unknown column or a type error is
- * reported with the rule's file, line and key.
+ * Ask PostgreSQL to plan (EXPLAIN, never run) what the rules write into the SELECTs, on a
+ * read-only connection: each WHERE clause on its table, under an alias as the planner places it
+ * (so its columns are named unqualified; a table-qualified name would not resolve there), and
+ * each virtual key's equality of child and parent columns. A syntax error, an unknown column or
+ * a type error is reported with the rule's file, line and key.
  */
-export const checkSubsetWhereClauses = (
+export const checkSubsetRulesOnSource = (
   rules: SubsetRules,
   explain: (sql: string) => Effect.Effect<unknown, HarnessError>
 ): Effect.Effect<void, HarnessError> =>
   Effect.gen(function* () {
     const problems: Array<string> = []
+    const refusal = (sql: string) =>
+      Effect.flip(explain(sql)).pipe(
+        Effect.map((error) => error.message.replace(/^source: /, "")),
+        Effect.orElseSucceed(() => undefined)
+      )
     const seen = new Set<string>()
     for (const [table, rule] of rules.tableRules) {
       if (rule.where === undefined || seen.has(rule.whereAt!)) continue
       seen.add(rule.whereAt!)
-      const failed = yield* Effect.flip(explain(`EXPLAIN SELECT 1 FROM ONLY ${tableKey(table.schema, table.name)} WHERE (${rule.where})`)).pipe(
-        Effect.map((error) => error.message.replace(/^source: /, "")),
-        Effect.orElseSucceed(() => undefined)
+      const failed = yield* refusal(`EXPLAIN SELECT 1 FROM ONLY ${tableKey(table.schema, table.name)} AS db_harness_row WHERE (${rule.where})`)
+      if (failed !== undefined)
+        problems.push(
+          `${rule.whereAt}: PostgreSQL cannot use this WHERE clause on ${qualified(table)}: ${failed}${/FROM-clause entry/.test(failed) ? " (name the table's columns unqualified: the clause is placed under an alias)" : ""}`
+        )
+    }
+    for (const key of rules.virtualForeignKeys) {
+      const equal = key.columns.map((column, i) => `c.${quoteIdent(column)} = p.${quoteIdent(key.references.columns[i]!)}`).join(" AND ")
+      const failed = yield* refusal(
+        `EXPLAIN SELECT 1 FROM ONLY ${tableKey(key.table.schema, key.table.name)} c JOIN ONLY ${tableKey(key.references.table.schema, key.references.table.name)} p ON ${equal}`
       )
-      if (failed !== undefined) problems.push(`${rule.whereAt}: PostgreSQL cannot use this WHERE clause on ${qualified(table)}: ${failed}`)
+      if (failed !== undefined) problems.push(`${key.at}: PostgreSQL cannot compare ${qualified(key.table)} (${key.columns.join(", ")}) with ${qualified(key.references.table)} (${key.references.columns.join(", ")}): ${failed}`)
     }
     if (problems.length > 0) return yield* Effect.fail(badInput(`invalid subset rules:\n${problems.join("\n")}`))
   })

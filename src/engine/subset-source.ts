@@ -11,10 +11,10 @@
  */
 import * as Effect from "effect/Effect"
 import { quoteLiteral, tableKey, type Catalog, type Table } from "./catalog.ts"
-import type { HarnessError } from "./errors.ts"
+import { badInput, type HarnessError } from "./errors.ts"
 import type { SourceFilter, SourceFilterRun, SourceQuery } from "./propagate.ts"
 import { planSubset, type SubsetPlan, type SubsetTablePlan } from "./subset-plan.ts"
-import { checkSubsetWhereClauses, loadSubsetRules, resolveSubsetRules, type SubsetRuleFile, type SubsetRules } from "./subset-rules.ts"
+import { checkSubsetRulesOnSource, loadSubsetRules, resolveSubsetRules, type SubsetRuleFile, type SubsetRules } from "./subset-rules.ts"
 
 /**
  * The stated tolerance of hash sampling: a table of N rows sampled at fraction p gets
@@ -30,19 +30,42 @@ export interface PreparedSubset {
   readonly plan: SubsetPlan
 }
 
-/** Resolve the rules against the source's catalog, check their WHERE clauses on the source, plan. */
+/**
+ * Resolve the rules against the source's catalog, check them on the source, plan, and have
+ * PostgreSQL plan every table's SELECT (EXPLAIN, nothing read), so that a rule PostgreSQL
+ * refuses fails here, before the target is touched, and not halfway through the copy. A date
+ * range without `until` gets this session's `now()` (the snapshot's transaction start): each
+ * reader's own `now()` would be its own transaction's, and a parent cut off a moment earlier
+ * than its child would break the child's key.
+ */
 export const prepareSubset = (file: SubsetRuleFile, catalog: Catalog, query: SourceQuery): Effect.Effect<PreparedSubset, HarnessError> =>
   Effect.gen(function* () {
-    const rules = yield* resolveSubsetRules(file, catalog)
-    yield* checkSubsetWhereClauses(rules, (sql) =>
+    const resolved = yield* resolveSubsetRules(file, catalog)
+    const explain = (sql: string) =>
       Effect.gen(function* () {
         // A failed statement would abort the snapshot transaction; a savepoint keeps it usable.
         yield* query("SAVEPOINT subset_check")
         yield* query(sql).pipe(Effect.tapError(() => query("ROLLBACK TO SAVEPOINT subset_check").pipe(Effect.ignore)))
         yield* query("RELEASE SAVEPOINT subset_check")
       })
-    )
-    return { catalog, rules, plan: planSubset(catalog, rules) }
+    yield* checkSubsetRulesOnSource(resolved, explain)
+    const range = resolved.dateRange
+    const rules: SubsetRules =
+      range === undefined || range.until !== undefined
+        ? resolved
+        : { ...resolved, dateRange: { ...range, until: String((yield* query("SELECT now()::text AS now"))[0]?.["now"]) } }
+    const plan = planSubset(catalog, rules)
+    const refused: Array<string> = []
+    for (const table of plan.tables) {
+      const failed = yield* Effect.flip(explain(`EXPLAIN ${table.select}`)).pipe(
+        Effect.map((error) => error.message.replace(/^source: /, "")),
+        Effect.orElseSucceed(() => undefined)
+      )
+      if (failed !== undefined) refused.push(`${table.label}: ${failed}`)
+    }
+    if (refused.length > 0)
+      return yield* Effect.fail(badInput(`invalid subset rules ${rules.file}: PostgreSQL cannot plan the SELECT of ${refused.length === 1 ? "a table" : `${refused.length} tables`}, so nothing was copied:\n${refused.join("\n")}`))
+    return { catalog, rules, plan }
   })
 
 /**
