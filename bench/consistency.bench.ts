@@ -55,6 +55,7 @@ import { parseArgs } from "node:util"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
 import * as Effect from "effect/Effect"
+import { tableKey } from "../src/engine/catalog.ts"
 import { readCatalog } from "../src/engine/catalog-reader.ts"
 import { resolveEndpoint, sqlClientLayer } from "../src/engine/connection.ts"
 import { DEFAULT_SAMPLES, DEFAULT_WORK_MEM_MB, ORPHAN_SESSION_SETTINGS } from "../src/engine/consistency.ts"
@@ -205,7 +206,7 @@ try {
   if (declared === undefined || logical === undefined || coded === undefined || codedIx === undefined || events === undefined || pairs === undefined || spans === undefined || regioned === undefined) {
     throw new Error("the orphan checks were not planned")
   }
-  const partitions = [0, 1, 2, 3].map((part) => `public.events_${part}`)
+  const partitions = [0, 1, 2, 3].map((part) => tableKey("public", `events_${part}`))
   /** The partitioned child as the gate checks it now: one query, the key range and the partitions' counts. */
   const partitionedCheck = (c: pg.Client) =>
     Effect.runPromise(runOrphanChecks([events], gateQuery(c), { jobs: 1, samples: DEFAULT_SAMPLES, personalNames: [] })).then((run) => {
@@ -236,7 +237,7 @@ try {
   const gateQuery = (c: pg.Client): GateQuery => (text) =>
     Effect.tryPromise({ try: () => c.query(text).then((r) => r.rows as ReadonlyArray<Record<string, unknown>>), catch: (cause) => new HarnessError({ reason: "Internal", message: String(cause), cause }) })
   /** Checks as the gate runs them: how to tell orphans (key range or anti-join), the scans, then sample keys. */
-  const gateChecks = (c: pg.Client, checks: ReadonlyArray<OrphanCheck>, table = "public.child") =>
+  const gateChecks = (c: pg.Client, checks: ReadonlyArray<OrphanCheck>, name = "child", table = tableKey("public", name)) =>
     Effect.runPromise(runOrphanChecks(checks, gateQuery(c), { jobs: 1, samples: DEFAULT_SAMPLES, personalNames: [] })).then((run) => {
       for (const result of run.results) {
         if (result.samples.length !== DEFAULT_SAMPLES) throw new Error(`expected ${DEFAULT_SAMPLES} sample keys, got ${result.samples.length}`)
@@ -251,7 +252,7 @@ try {
    * the table, so it counts nothing).
    */
   const indexedCheck = (c: pg.Client, check: OrphanCheck) =>
-    gateChecks(c, [check], `public.${check.table}`).then(async ([result]) => {
+    gateChecks(c, [check], check.table).then(async ([result]) => {
       const counted = Number((await c.query(`SELECT count(*) FROM ONLY ${check.table}`)).rows[0]?.count)
       if (counted !== rows) throw new Error(`${check.table}: counted ${counted} rows, expected ${rows}`)
       return result as OrphanResult
@@ -329,7 +330,7 @@ try {
     if (withGaps.orphans !== referenceGaps) throw new Error(`against the parent with gaps: ${withGaps.orphans} orphans by key range, ${referenceGaps} by anti-join`)
     if (both[0]?.orphans !== 10 || both[1]?.orphans !== referenceGaps) throw new Error(`both keys in one scan: ${both[0]?.orphans} and ${both[1]?.orphans} orphans`)
     textScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY coded`))))
-    const [textList] = (await measure(textByList, (c) => gateChecks(c, [coded], "public.coded"), textUrl)) as [OrphanResult]
+    const [textList] = (await measure(textByList, (c) => gateChecks(c, [coded], "coded"), textUrl)) as [OrphanResult]
     const textReference = await measure(textAntiJoin, (c) => antiJoinCheck(c, coded), textUrl)
     const indexed = await measure(textIndexed, (c) => indexedCheck(c, codedIx), textUrl)
     if (indexed.orphans !== 10) throw new Error(`indexed text key: expected 10 orphans, got ${indexed.orphans} (${JSON.stringify(indexed.method)})`)
@@ -337,11 +338,11 @@ try {
     await measure(partShared, partitionedCheck, textUrl)
     await measure(partBefore, partitionedBefore, textUrl)
     pairScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY pairs`))))
-    const [pairResult] = (await measure(pairByRange, (c) => gateChecks(c, [pairs], "public.pairs"), textUrl)) as [OrphanResult]
+    const [pairResult] = (await measure(pairByRange, (c) => gateChecks(c, [pairs], "pairs"), textUrl)) as [OrphanResult]
     const pairReference = await measure(pairAntiJoin, (c) => antiJoinCheck(c, pairs), textUrl)
     if (pairResult.orphans !== 10 || pairReference !== 10) throw new Error(`two-column key: expected 10 orphans, got ${pairResult.orphans} (${JSON.stringify(pairResult.method)}) and ${pairReference} (anti-join)`)
     spanScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY spans`))))
-    const [spanResult] = (await measure(spanCheck, (c) => gateChecks(c, [spans], "public.spans"), textUrl)) as [OrphanResult]
+    const [spanResult] = (await measure(spanCheck, (c) => gateChecks(c, [spans], "spans"), textUrl)) as [OrphanResult]
     if (spanResult.orphans !== 10) throw new Error(`temporal key: expected 10 orphans, got ${spanResult.orphans} (${JSON.stringify(spanResult.method)})`)
     regionScan.push(await withClient(textUrl, (c) => timed(() => c.query(`SELECT count(*) FROM ONLY regioned`))))
     const regionResult = await measure(regionIndexed, (c) => indexedCheck(c, regioned), textUrl)

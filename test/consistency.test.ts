@@ -1194,12 +1194,13 @@ describe("db-harness consistency", () => {
         `SELECT (SELECT count(*) FROM ONLY part_child_2025)::int AS y2025, (SELECT count(*) FROM ONLY part_child_2026_h1)::int AS h1,
                 (SELECT count(*) FROM ONLY part_child_2026_h2)::int AS h2`
       )
+      // Keyed by the quoted name (tableKey), which no two tables share.
       expect(run.tableRows).toStrictEqual(
         new Map([
-          ["public.three_key_child", 20000],
-          ["public.part_child_2025", exact.y2025],
-          ["public.part_child_2026_h1", exact.h1],
-          ["public.part_child_2026_h2", exact.h2]
+          ['"public"."three_key_child"', 20000],
+          ['"public"."part_child_2025"', exact.y2025],
+          ['"public"."part_child_2026_h1"', exact.h1],
+          ['"public"."part_child_2026_h2"', exact.h2]
         ])
       )
       expect(run.results.map((r) => [r.check.table, r.orphans])).toStrictEqual([
@@ -1222,6 +1223,161 @@ describe("db-harness consistency", () => {
         const name = `three_key_child_${column}_fkey`
         expect(keyOf("antiJoin", "three_key_child", name)?.orphans, name).toBe(keyOf("keyRange", "three_key_child", name)?.orphans)
         if (column !== "c") expect(samplesOf("antiJoin", "three_key_child", name), name).toStrictEqual(samplesOf("keyRange", "three_key_child", name))
+      }
+    })
+  })
+
+  describe("names with a dot, collations, sample keys", () => {
+    // Two tables whose `schema.name` reads the same, "s.x".t and s."x.t", each with a key onto s.p;
+    // the orphans are s."x.t"'s alone. TARGET of the first run lost s."x.t".
+    const dotted = (withXt: boolean) => `
+      CREATE SCHEMA "s.x";
+      CREATE SCHEMA s;
+      CREATE TABLE s.p (id int PRIMARY KEY);
+      INSERT INTO s.p SELECT generate_series(1, 10);
+      CREATE TABLE "s.x".t (id int PRIMARY KEY, pid int REFERENCES s.p);
+      INSERT INTO "s.x".t SELECT g, 1 + g % 10 FROM generate_series(1, 1000) g;
+      ${withXt
+        ? `CREATE TABLE s."x.t" (id int PRIMARY KEY, pid int REFERENCES s.p);
+           INSERT INTO s."x.t" SELECT g, 1 + g % 10 FROM generate_series(1, 10) g;
+           SET session_replication_role = replica;
+           INSERT INTO s."x.t" VALUES (11, 98), (12, 99);
+           SET session_replication_role = DEFAULT;`
+        : ""}
+      ANALYZE;`
+    // Keys whose columns compare under a collation other than the database's default (C.UTF-8 on
+    // the test server), carried by a domain or declared on the column, next to sample keys.
+    const collated = `
+      CREATE DOMAIN icu_text AS text COLLATE "und-x-icu";
+      CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+      CREATE DOMAIN blind_text AS text COLLATE case_blind;
+      -- the domain's collation on the parent: ICU orders 'a' < 'B', the child's index (C.UTF-8) 'B' < 'a'
+      CREATE TABLE dom_parent (k icu_text PRIMARY KEY);
+      INSERT INTO dom_parent VALUES ('a'), ('B');
+      CREATE TABLE dom_parent_child (id serial PRIMARY KEY, k text REFERENCES dom_parent);
+      INSERT INTO dom_parent_child (k) SELECT CASE WHEN g % 2 = 0 THEN 'a' ELSE 'B' END FROM generate_series(1, 20000) g;
+      CREATE INDEX ON dom_parent_child (k);
+      -- the domain's collation on the child
+      CREATE TABLE plain_parent (k text PRIMARY KEY);
+      INSERT INTO plain_parent VALUES ('a'), ('B');
+      CREATE TABLE dom_child (id serial PRIMARY KEY, k icu_text REFERENCES plain_parent);
+      INSERT INTO dom_child (k) SELECT CASE WHEN g % 2 = 0 THEN 'a' ELSE 'B' END FROM generate_series(1, 2000) g;
+      CREATE INDEX ON dom_child (k);
+      -- a nondeterministic collation by a domain on the parent of a logical key: under it 'A' is 'a'
+      CREATE TABLE blind_parent (k blind_text);
+      INSERT INTO blind_parent VALUES ('a'), ('b');
+      CREATE TABLE blind_child (id serial PRIMARY KEY, k text);
+      INSERT INTO blind_child (k) SELECT CASE WHEN g % 2 = 0 THEN 'A' ELSE 'b' END FROM generate_series(1, 2000) g;
+      -- two explicit collations: compared under the parent's, as PostgreSQL's own check does
+      CREATE TABLE c_parent (k text COLLATE "C" PRIMARY KEY);
+      INSERT INTO c_parent VALUES ('a'), ('b');
+      CREATE TABLE icu_child (id serial PRIMARY KEY, k text COLLATE "und-x-icu" REFERENCES c_parent);
+      INSERT INTO icu_child (k) VALUES ('a'), ('b');
+      SET session_replication_role = replica;
+      INSERT INTO dom_parent_child (k) VALUES ('b');
+      INSERT INTO dom_child (k) VALUES ('A');
+      INSERT INTO blind_child (k) VALUES ('zz');
+      INSERT INTO icu_child (k) VALUES ('B');
+      -- 14 orphan rows over 5 keys, key 500's ten rows first
+      CREATE TABLE sample_parent (id int PRIMARY KEY);
+      INSERT INTO sample_parent SELECT generate_series(1, 100);
+      CREATE TABLE sample_child (id serial PRIMARY KEY, pid int REFERENCES sample_parent);
+      INSERT INTO sample_child (pid) SELECT 1 + g % 100 FROM generate_series(1, 1000) g;
+      INSERT INTO sample_child (pid) SELECT 500 FROM generate_series(1, 10);
+      INSERT INTO sample_child (pid) VALUES (601), (602), (603), (604);
+      SET session_replication_role = DEFAULT;
+      ANALYZE;`
+    const cleanCollated = `
+      CREATE TABLE c_parent (k text COLLATE "C" PRIMARY KEY);
+      INSERT INTO c_parent VALUES ('a'), ('b');
+      CREATE TABLE icu_child (id serial PRIMARY KEY, k text COLLATE "und-x-icu" REFERENCES c_parent);
+      INSERT INTO icu_child (k) VALUES ('a'), ('b');`
+    type Run = { code: number; stderr: string; report: JsonReport }
+    const runs: Record<"dotMissing" | "dotScan" | "byKeys" | "antiJoin" | "clean", Run> = {} as never
+    beforeAll(async () => {
+      const [dotSource, dotTarget, collations, clean] = await Promise.all([
+        freshDatabase("cons_ds"),
+        freshDatabase("cons_dt"),
+        freshDatabase("cons_cl"),
+        freshDatabase("cons_cc")
+      ])
+      await Promise.all([runSql(dotSource, dotted(true)), runSql(dotTarget, dotted(false)), runSql(collations, collated), runSql(clean, cleanCollated)])
+      const byKeys = join(dir, "collated-by-keys.yaml")
+      const logical = ["logical_foreign_keys:", "  - table: blind_child", "    columns: [k]", "    references: { table: blind_parent, columns: [k] }"]
+      writeFileSync(byKeys, ["key_range_min_rows: 0", ...logical, ""].join("\n"))
+      const antiJoin = join(dir, "collated.yaml")
+      writeFileSync(antiJoin, [...logical, ""].join("\n"))
+      const keyRangeAnySize = join(dir, "dotted.yaml")
+      writeFileSync(keyRangeAnySize, "key_range_min_rows: 0\n")
+      // A run that fails (exit 1) prints no report: its tests then fail on its exit code and stderr.
+      const noReport = { findings: [], checks: { foreignKeys: [], rowCounts: [], tablesOnOneSide: [] } } as unknown as JsonReport
+      const run = async (...args: ReadonlyArray<string>): Promise<Run> => {
+        const { code, stderr, stdout } = await consistency(...args, "--json")
+        return { code, stderr, report: stdout.trim() === "" ? noReport : parse(stdout) }
+      }
+      ;[runs.dotMissing, runs.dotScan, runs.byKeys, runs.antiJoin, runs.clean] = await Promise.all([
+        run(dotSource, dotTarget),
+        run(dotSource, dotSource, "--config", keyRangeAnySize),
+        run(collations, collations, "--config", byKeys),
+        run(collations, collations, "--config", antiJoin),
+        run(clean, clean)
+      ])
+    })
+    const keyOf = (run: keyof typeof runs, table: string) =>
+      runs[run].report.checks.foreignKeys.find((k) => k.table === `public.${table}`) as (JsonForeignKeyCheck & { method?: Record<string, unknown> }) | undefined
+    const samplesOf = (run: keyof typeof runs, table: string) =>
+      runs[run].report.findings.find((f) => f.rule === "consistency/orphan-rows" && f.object.table === table)?.details?.["samples"]
+
+    it('"s.x".t and s."x.t" are two tables: the one TARGET lost is missing, and a shared scan counts each one\'s orphans and rows', () => {
+      expect(runs.dotMissing.code, runs.dotMissing.stderr).toBe(3)
+      expect(runs.dotMissing.report.checks.tablesOnOneSide).toStrictEqual([{ table: "s.x.t", presentIn: "source", partitionOf: null }])
+      expect(runs.dotMissing.report.findings.filter((f) => f.rule === "consistency/table-missing").map((f) => f.object)).toStrictEqual([
+        { kind: "table", schema: "s", table: "x.t" }
+      ])
+      expect(runs.dotScan.code, runs.dotScan.stderr).toBe(3)
+      const keys = runs.dotScan.report.checks.foreignKeys as ReadonlyArray<JsonForeignKeyCheck & { method?: Record<string, unknown> }>
+      expect(keys.map((k) => [k.name, k.orphans, k.method?.["kind"]]).sort()).toStrictEqual([
+        ["t_pid_fkey", 0, "key range"],
+        ["x.t_pid_fkey", 2, "key range"]
+      ])
+      const orphans = runs.dotScan.report.findings.filter((f) => f.rule === "consistency/orphan-rows")
+      expect(orphans.map((f) => [f.object.schema, f.object.table, f.details?.["samples"]])).toStrictEqual([["s", "x.t", [{ pid: "98" }, { pid: "99" }]]])
+      expect(runs.dotScan.report.checks.rowCounts.map((c) => [c.table, c.source, c.target]).sort()).toStrictEqual([
+        ["s.p", 10, 10],
+        ["s.x.t", 1000, 1000],
+        ["s.x.t", 12, 12]
+      ])
+    })
+
+    it("a collation carried by a domain, on the parent or the child, nondeterministic on a logical key's parent: the anti-join, with the orphans PostgreSQL's equality finds", () => {
+      expect(runs.byKeys.code, runs.byKeys.stderr).toBe(3)
+      for (const run of ["byKeys", "antiJoin"] as const) {
+        expect(keyOf(run, "dom_parent_child"), run).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+        expect(samplesOf(run, "dom_parent_child"), run).toStrictEqual([{ k: "b" }])
+        expect(keyOf(run, "dom_child"), run).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+        expect(samplesOf(run, "dom_child"), run).toStrictEqual([{ k: "A" }])
+        expect(keyOf(run, "blind_child"), run).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+        expect(samplesOf(run, "blind_child"), run).toStrictEqual([{ k: "zz" }])
+      }
+    })
+
+    it("a key between columns of two explicit collations is compared under the parent's: a clean one passes, an orphan is found", () => {
+      expect(runs.clean.code, runs.clean.stderr).toBe(0)
+      expect(runs.antiJoin.code, runs.antiJoin.stderr).toBe(3)
+      expect(runs.clean.report.checks.foreignKeys.map((k) => [k.table, k.orphans])).toStrictEqual([["public.icu_child", 0]])
+      for (const run of ["byKeys", "antiJoin"] as const) {
+        expect(keyOf(run, "icu_child"), run).toMatchObject({ orphans: 1, method: { kind: "anti-join" } })
+        expect(samplesOf(run, "icu_child"), run).toStrictEqual([{ k: "B" }])
+        const query = runs[run].report.findings.find((f) => f.object.table === "icu_child")?.details?.["query"]
+        expect(query, run).toContain(`p."k" = c."k" COLLATE "C"`)
+      }
+    })
+
+    it("sample keys are distinct keys: 14 orphan rows over 5 keys, ten of one key first, give all 5, by the stretch and by the search from the end", () => {
+      expect(keyOf("antiJoin", "sample_child")).toMatchObject({ orphans: 14, method: { kind: "anti-join" } })
+      expect(keyOf("byKeys", "sample_child")).toMatchObject({ orphans: 14, method: { kind: "key range" } })
+      for (const run of ["byKeys", "antiJoin"] as const) {
+        expect(samplesOf(run, "sample_child"), run).toStrictEqual([{ pid: "500" }, { pid: "601" }, { pid: "602" }, { pid: "603" }, { pid: "604" }])
       }
     })
   })

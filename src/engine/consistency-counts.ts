@@ -61,8 +61,13 @@ export interface CountOptions {
   readonly tolerances: ReadonlyArray<ToleranceOverride>
 }
 
-const keyOf = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`
-
+/**
+ * A table's identity in the maps below: its quoted name, `"s.x"."t"`, never `schema.name`, which
+ * two tables can share (`"s.x".t` and `s."x.t"`).
+ */
+const keyOf = (table: { readonly schema: string; readonly name: string }) => tableKey(table.schema, table.name)
+/** A table's name as people read it, in messages. */
+const labelOf = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`
 
 /** Count the given leaf tables of one side, `jobs` at a time, biggest first. */
 const countLeaves = (
@@ -88,8 +93,8 @@ const countLeaves = (
             new HarnessError({
               reason: error.reason,
               message: isStatementTimeout(error)
-                ? `counting the rows of ${keyOf(table)} on ${side} hit the statement timeout: ${error.message}; raise --statement-timeout (statement_timeout_ms in the config), or pass --estimates to fall back to the catalog's estimate for such tables`
-                : `counting the rows of ${keyOf(table)} on ${side}: ${error.message}`,
+                ? `counting the rows of ${labelOf(table)} on ${side} hit the statement timeout: ${error.message}; raise --statement-timeout (statement_timeout_ms in the config), or pass --estimates to fall back to the catalog's estimate for such tables`
+                : `counting the rows of ${labelOf(table)} on ${side}: ${error.message}`,
               cause: error.cause
             })
           )
@@ -123,7 +128,7 @@ export interface RowCountResult {
  * Count both sides (in parallel) and compare every table both have. TARGET's counts start once
  * `targetAfter` is done (the orphan checks, which run on TARGET too: started together, the counts'
  * parallel workers can take every worker the server has, and a big orphan check then runs alone
- * on one process); the tables it yields (`schema.table` → rows, counted exactly at the same
+ * on one process); the tables it yields (`tableKey` → rows, counted exactly at the same
  * snapshot by the checks' own scans) are not counted again.
  */
 export const compareRowCounts = (
@@ -182,8 +187,8 @@ export const compareRowCounts = (
     const parentOnBoth = (table: Table) => {
       let parent = table.partitionOf
       while (parent !== null) {
-        const key = `${parent.schema}.${parent.name}`
-        if (sourceTables.has(key) && targetTables.has(key)) return key
+        const key = keyOf(parent)
+        if (sourceTables.has(key) && targetTables.has(key)) return labelOf(parent)
         parent = (sourceTables.get(key) ?? targetTables.get(key))?.partitionOf ?? null
       }
       return null

@@ -53,8 +53,11 @@
  *
  * NULLs follow the key's MATCH type: MATCH SIMPLE skips a key with any NULL part;
  * MATCH FULL accepts an all-NULL key and counts a partly NULL one as a violation. Columns are
- * compared as PostgreSQL compares them (`comparableType`); only a pair it cannot compare (a lost
- * or logical key over an integer and a text column) is compared as text, and the check says so.
+ * compared as PostgreSQL compares them (`comparableType`), two under different collations under
+ * the parent's (`COLLATE`, as PostgreSQL's own check of the key does); only a pair it cannot
+ * compare (a lost or logical key over an integer and a text column) is compared as text, and the
+ * check says so. Text keys take the key list or the index gaps only under the database's default
+ * collation (`collationOf`): they compare and order keys outside the equality of the two columns.
  * A temporal key (`PERIOD`) is checked by range containment, as PostgreSQL checks it, against
  * the union of each parent key's ranges (one aggregate of the parent, joined).
  */
@@ -176,6 +179,24 @@ const baseType = (catalog: Catalog, column: Column): string => {
 }
 
 /**
+ * The collation a column's values compare under, as the catalog names it: the column's own (the
+ * catalog names one only when it differs from the type's), else its domain's (of a domain ...: a
+ * domain declared `COLLATE x` is the type whose default is x), else null: the database's default
+ * collation, or no collation at all (a type that has none, such as integer).
+ */
+const collationOf = (catalog: Catalog, column: Column): string | null => {
+  let collation = column.collation
+  let name = { schema: column.typeSchema, name: column.typeName }
+  for (let depth = 0; depth < 8 && collation === null; depth++) {
+    const domain = catalog.domains.find((d) => d.schema === name.schema && d.name === name.name)
+    if (domain === undefined) break
+    collation = domain.collation
+    name = domain.baseTypeName
+  }
+  return collation === "default" ? null : collation
+}
+
+/**
  * A column's type as comparison sees it: a domain by its base type, modifiers dropped, and the
  * families whose members PostgreSQL compares with one another (a foreign key may pair any two)
  * merged: numbers, strings, and date with timestamp with or without time zone.
@@ -214,9 +235,11 @@ const uniqueOver = (table: Table, columns: ReadonlyArray<string>) =>
 
 /**
  * Types a key list compares by hashing (`= ANY` over a constant array is hashed from 9 elements):
- * built-in types whose equality has a hash function. Text and varchar are compared as text (only
- * under the default collation, which is deterministic: another may make equal what the bytes
- * are not); integers of any width as bigint.
+ * built-in types whose equality has a hash function. Text and varchar are compared as text, only
+ * when the column compares under the database's default collation (`collationOf`: not one of
+ * its own, nor one its domain carries), which is deterministic and the one the list and the
+ * index gaps' literals are compared and ordered by: another may make equal what the bytes are
+ * not, or order the keys otherwise; integers of any width as bigint.
  */
 const LIST_TYPES: ReadonlyMap<string, string> = new Map([
   ["uuid", "uuid"],
@@ -229,7 +252,7 @@ const LIST_TYPES: ReadonlyMap<string, string> = new Map([
 
 const listTypeOf = (catalog: Catalog, column: Column): string | null => {
   const type = baseType(catalog, column)
-  if (type === "text" || type === "character varying") return column.collation === null ? "text" : null
+  if (type === "text" || type === "character varying") return collationOf(catalog, column) === null ? "text" : null
   if (integerType(catalog, column) !== null) return "bigint"
   return LIST_TYPES.get(type) ?? null
 }
@@ -292,7 +315,16 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
   const comparedAsText = asText.some(Boolean)
 
   const c = key.columns.map((name) => `c.${quoteIdent(name)}`)
-  const equal = (name: string, i: number) => (asText[i] ? `p.${quoteIdent(name)}::text = ${c[i]}::text` : `p.${quoteIdent(name)} = ${c[i]}`)
+  // Two columns under different collations are compared under the parent's, as PostgreSQL's own
+  // check of the key does (ri_triggers.c); left implicit, the equality has no collation to hash
+  // or compare by, and fails.
+  const collated = childColumns.map((column, i) => {
+    if (parentMissing || asText[i]) return ""
+    const parentCollation = collationOf(target, parentColumns[i] as Column)
+    return parentCollation === collationOf(target, column as Column) ? "" : ` COLLATE ${quoteIdent(parentCollation ?? "default")}`
+  })
+  const equal = (name: string, i: number) =>
+    asText[i] ? `p.${quoteIdent(name)}::text = ${c[i]}::text` : `p.${quoteIdent(name)} = ${c[i]}${collated[i]}`
   const parentName = parent === undefined ? "" : `${parent.relkind === "r" ? "ONLY " : ""}${tableKey(parent.schema, parent.name)} p`
   const last = key.references.columns.length - 1
   const childFrom = `${child.relkind === "r" ? "ONLY " : ""}${tableKey(child.schema, child.name)} c`
@@ -312,7 +344,7 @@ const checkOn = (target: Catalog, key: KeySpec): OrphanCheck => {
             ? "true"
             : c
                 .slice(0, last)
-                .map((column, i) => `p.k${i} = ${column}${asText[i] ? "::text" : ""}`)
+                .map((column, i) => `p.k${i} = ${column}${asText[i] ? "::text" : collated[i]}`)
                 .join(" AND ")
         }`
       : ""
@@ -843,14 +875,22 @@ const stretchCondition = (stretch: OrphanStretch | undefined): string => {
 }
 
 /**
- * Up to `samples` orphan keys, run only when there are orphans: an anti-join with `LIMIT`, which
- * stops at the first it finds, over the stretch of the table the orphans lie in when it is known
- * (a TID range scan: a few pages when the orphans are together, as rows loaded or changed at
- * one time are).
+ * Orphan rows read for each sample key wanted: the samples are the distinct keys among the first
+ * `samples × SAMPLE_ROWS_PER_KEY` orphan rows found, so that a few rows of one key ahead of the
+ * others' do not make it the only sample, while the query still stops after that many rows (a
+ * `DISTINCT` would hash every orphan row of the stretch before returning any).
  */
-export const sampleQuery = (check: OrphanCheck, samples: number, stretch?: OrphanStretch, condition: string | null = check.condition): string => {
+export const SAMPLE_ROWS_PER_KEY = 20
+
+/**
+ * Orphan rows (`limit` at most) whose keys are the samples, run only when there are orphans: an
+ * anti-join with `LIMIT`, which stops at the first it finds, over the stretch of the table the
+ * orphans lie in when it is known (a TID range scan: a few pages when the orphans are together,
+ * as rows loaded or changed at one time are).
+ */
+export const sampleQuery = (check: OrphanCheck, limit: number, stretch?: OrphanStretch, condition: string | null = check.condition): string => {
   if (check.from === null || condition === null) throw new Error(`sampleQuery: ${check.name} was skipped`)
-  return `SELECT json_build_array(${check.columns.map((column) => `c.${quoteIdent(column)}::text`).join(", ")})::text AS key FROM ${check.from} WHERE ${stretchCondition(stretch)}${condition} LIMIT ${Math.floor(samples)}`
+  return `SELECT json_build_array(${check.columns.map((column) => `c.${quoteIdent(column)}::text`).join(", ")})::text AS key FROM ${check.from} WHERE ${stretchCondition(stretch)}${condition} LIMIT ${Math.floor(limit)}`
 }
 
 /**
@@ -929,7 +969,7 @@ export const unknownLeavesQuery = (check: OrphanCheck): string =>
 /** What the checks found, and the rows of the child tables their scans counted on the way. */
 export interface OrphanRun {
   readonly results: ReadonlyArray<OrphanResult>
-  /** Exact row counts (`schema.table` of a plain table → rows) read at the checks' snapshot by `childScanQuery`. */
+  /** Exact row counts (`tableKey` of a plain table → rows) read at the checks' snapshot by `childScanQuery`. */
   readonly tableRows: ReadonlyMap<string, number>
 }
 
@@ -972,37 +1012,44 @@ export const runOrphanChecks = (
       message: `${where(group)}: ${error.message}${isStatementTimeout(error) ? "; raise --statement-timeout (statement_timeout_ms in the config)" : ""}`,
       cause: error.cause
     })
-  /** Sample orphans of a plain table's check, searched part by part from the table's end (`SAMPLE_SEARCH_PARTS`). */
-  const searchFromEnd = (check: OrphanCheck, wanted: number, condition: string) =>
+  /**
+   * Sample orphans of a plain table's check, searched part by part from the table's end
+   * (`SAMPLE_SEARCH_PARTS`), until `limit` rows or `options.samples` distinct keys are found.
+   */
+  const searchFromEnd = (check: OrphanCheck, limit: number, condition: string) =>
     Effect.gen(function* () {
       const [size] = yield* query(
         `SELECT (pg_relation_size(${quoteLiteral(tableKey(check.schema, check.table))}::regclass) / current_setting('block_size')::int)::text AS pages`
       )
       const pages = Number(String(size?.["pages"] ?? 0))
       const found: Array<Record<string, unknown>> = []
-      for (let part = SAMPLE_SEARCH_PARTS - 1; part >= 0 && found.length < wanted; part--) {
+      const keys = new Set<string>()
+      for (let part = SAMPLE_SEARCH_PARTS - 1; part >= 0 && found.length < limit && keys.size < options.samples; part--) {
         const fromPage = Math.floor((pages * part) / SAMPLE_SEARCH_PARTS)
         const belowPage = part === SAMPLE_SEARCH_PARTS - 1 ? null : Math.floor((pages * (part + 1)) / SAMPLE_SEARCH_PARTS)
         if (belowPage !== null && belowPage <= fromPage) continue
-        found.push(...(yield* query(sampleQuery(check, wanted - found.length, { fromPage, belowPage }, condition))))
+        const rows = yield* query(sampleQuery(check, limit - found.length, { fromPage, belowPage }, condition))
+        for (const row of rows) keys.add(String(row["key"]))
+        found.push(...rows)
       }
       return found
     })
   /**
-   * Up to `samples` keys of a check's orphans, sorted, distinct, personal columns masked: from the
-   * orphans' stretch when it is known, else searched from the end of a plain table, else the first found.
+   * Up to `samples` keys of a check's orphans, distinct, the smallest first, personal columns
+   * masked, from the first `samples × SAMPLE_ROWS_PER_KEY` orphan rows found: in the orphans'
+   * stretch when it is known, else searched from the end of a plain table, else the first found.
    */
   const finish = (decided: Decided, orphans: number, stretch: OrphanStretch | undefined): Effect.Effect<OrphanResult, HarnessError> =>
     Effect.gen(function* () {
       const { check, condition, method } = decided
       const masked = check.columns.filter((column, i) => personal(column) || personal(check.references.columns[i] ?? ""))
-      const wanted = Math.min(options.samples, orphans)
+      const limit = options.samples <= 0 ? 0 : Math.min(options.samples * SAMPLE_ROWS_PER_KEY, orphans)
       const found =
-        wanted <= 0
+        limit <= 0
           ? []
           : stretch === undefined && check.plainChild && method.kind !== "index gaps"
-            ? yield* searchFromEnd(check, wanted, condition)
-            : yield* query(sampleQuery(check, wanted, stretch, condition))
+            ? yield* searchFromEnd(check, limit, condition)
+            : yield* query(sampleQuery(check, limit, stretch, condition))
       const candidates = found.map((sample) => JSON.parse(String(sample["key"])) as ReadonlyArray<string | null>)
       const samples: Array<Record<string, string | null>> = []
       const seen = new Set<string>()
@@ -1043,7 +1090,7 @@ export const runOrphanChecks = (
     const scans = new Map<string, Array<Decided>>()
     for (const d of decided) {
       const shared = sharesScan(d.method)
-      const key = shared ? `table ${qualified(d.check.schema, d.check.table)}` : `check ${d.index}`
+      const key = shared ? `table ${tableKey(d.check.schema, d.check.table)}` : `check ${d.index}`
       const group = scans.get(key)
       if (group === undefined) scans.set(key, [d])
       else group.push(d)
@@ -1064,7 +1111,7 @@ export const runOrphanChecks = (
             const rows = leaves.length === 0 ? [] : yield* query(childScanQuery(leaves, group.map((d) => d.condition))).pipe(Effect.mapError(explained(group.map((d) => d.check))))
             for (const row of rows) {
               const leaf = leaves[Number(row["leaf"])]
-              if (leaf !== undefined) tableRows.set(qualified(leaf.schema, leaf.name), Number(String(row["rows"] ?? 0)))
+              if (leaf !== undefined) tableRows.set(tableKey(leaf.schema, leaf.name), Number(String(row["rows"] ?? 0)))
             }
             const orphansOf = (i: number) => rows.reduce((total, row) => total + Number(String(row[`orphans_${i}`] ?? 0)), 0)
             return yield* Effect.forEach(group, (d, i) => finish(d, orphansOf(i), undefined).pipe(Effect.map((result) => ({ index: d.index, result }))))
