@@ -389,6 +389,19 @@ export const tableKey = (schema: string, name: string): string => `${quoteIdent(
 const tablesByKey = new WeakMap<Catalog, ReadonlyMap<string, Table>>()
 
 /** The table `schema.name`, or `undefined`; indexed once per catalog, so repeated lookups are cheap. */
+/** The domains a column's type goes through to its base type, outermost first (empty for a plain type). */
+export const domainsOf = (catalog: Catalog, column: Column): ReadonlyArray<DomainType> => {
+  const chain: Array<DomainType> = []
+  let name = { schema: column.typeSchema, name: column.typeName }
+  for (let depth = 0; depth < 8; depth++) {
+    const domain = catalog.domains.find((d) => d.schema === name.schema && d.name === name.name)
+    if (domain === undefined) break
+    chain.push(domain)
+    name = domain.baseTypeName
+  }
+  return chain
+}
+
 export const findTable = (catalog: Catalog, schema: string, name: string): Table | undefined => {
   let byKey = tablesByKey.get(catalog)
   if (byKey === undefined) {

@@ -62,7 +62,7 @@
  * the union of each parent key's ranges (one aggregate of the parent, joined).
  */
 import * as Effect from "effect/Effect"
-import { findTable, isNotEnforcedForeignKey, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
+import { domainsOf, findTable, isNotEnforcedForeignKey, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type ForeignKey, type Table } from "./catalog.ts"
 import { didYouMean, matchesNamePattern, nameTokens } from "./column-names.ts"
 import type { LogicalForeignKey } from "./consistency-config.ts"
 import { badInput, HarnessError } from "./errors.ts"
@@ -166,17 +166,7 @@ export const isExcluded = (exclude: ReadonlyArray<string>, schema: string, name:
   exclude.some((pattern) => matchesTableGlob(pattern, schema, name))
 
 /** A column's type with a domain (of a domain ...) replaced by its base type and modifiers dropped. */
-const baseType = (catalog: Catalog, column: Column): string => {
-  let type = column.type
-  let name = { schema: column.typeSchema, name: column.typeName }
-  for (let depth = 0; depth < 8; depth++) {
-    const domain = catalog.domains.find((d) => d.schema === name.schema && d.name === name.name)
-    if (domain === undefined) break
-    type = domain.baseType
-    name = domain.baseTypeName
-  }
-  return type.replace(/\(.*?\)/g, "").trim()
-}
+const baseType = (catalog: Catalog, column: Column): string => (domainsOf(catalog, column).at(-1)?.baseType ?? column.type).replace(/\(.*?\)/g, "").trim()
 
 /**
  * The collation a column's values compare under, as the catalog names it: the column's own (the
@@ -185,14 +175,7 @@ const baseType = (catalog: Catalog, column: Column): string => {
  * collation, or no collation at all (a type that has none, such as integer).
  */
 const collationOf = (catalog: Catalog, column: Column): string | null => {
-  let collation = column.collation
-  let name = { schema: column.typeSchema, name: column.typeName }
-  for (let depth = 0; depth < 8 && collation === null; depth++) {
-    const domain = catalog.domains.find((d) => d.schema === name.schema && d.name === name.name)
-    if (domain === undefined) break
-    collation = domain.collation
-    name = domain.baseTypeName
-  }
+  const collation = column.collation ?? domainsOf(catalog, column).find((domain) => domain.collation !== null)?.collation ?? null
   return collation === "default" ? null : collation
 }
 

@@ -27,7 +27,7 @@
  * Fan-out caps and the row limit only shrink roots and cascaded children; parents a selected row
  * needs are always added, so limits never break a key.
  */
-import { copyableColumns, findTable, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
+import { copyableColumns, domainsOf, findTable, isTemporalForeignKey, leavesOf, quoteIdent, quoteLiteral, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
 import { foreignKeyId, whyNotNullable, type SubsetRules } from "./subset-rules.ts"
 
 export interface SubsetEdge {
@@ -280,17 +280,7 @@ export const planSubset = (catalog: Catalog, rules: SubsetRules, options: Subset
    * The type a cycle's slot of this column is NULL as in the other tables' rows: a domain's base
    * type, since a NOT NULL domain refuses the NULL (the UNION's column is the base type anyway).
    */
-  const slotType = (column: Column): string => {
-    let type = column.type
-    let name = { schema: column.typeSchema, name: column.typeName }
-    for (let depth = 0; depth < 10; depth++) {
-      const domain = catalog.domains.find((d) => d.schema === name.schema && d.name === name.name)
-      if (domain === undefined) break
-      type = domain.baseType
-      name = domain.baseTypeName
-    }
-    return type
-  }
+  const slotType = (column: Column): string => domainsOf(catalog, column).at(-1)?.baseType ?? column.type
   const typeOf = (table: Table, column: string): Column | undefined => table.columns.find((c) => c.name === column)
   /**
    * A child can test its key's hash itself when the parent is sampled by the hash of exactly that

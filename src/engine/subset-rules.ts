@@ -18,7 +18,7 @@ import * as SchemaIssue from "effect/SchemaIssue"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
-import { findTable, isTemporalForeignKey, leavesOf, quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
+import { domainsOf, findTable, isTemporalForeignKey, leavesOf, quoteIdent, tableKey, type Catalog, type Column, type Table } from "./catalog.ts"
 import { didYouMean } from "./column-names.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import { locateInYaml, parseYaml, yamlPathText } from "./yaml-locations.ts"
@@ -207,9 +207,6 @@ const seedOf = (seed: number | string | undefined): number => {
 
 const qualified = (table: { readonly schema: string; readonly name: string }) => `${table.schema}.${table.name}`
 
-/** The domain a column is of, if any. */
-const domainOf = (catalog: Catalog, column: Column) => catalog.domains.find((d) => d.schema === column.typeSchema && d.name === column.typeName)
-
 /**
  * Why the copy cannot write NULL into a column in place of its value (to drop a reference whose
  * parent is not copied), or undefined when it can: NOT NULL, a NOT NULL domain, or generated
@@ -220,19 +217,16 @@ export const whyNotNullable = (catalog: Catalog, table: Table, name: string): st
   if (column === undefined) return undefined
   if (column.notNull) return "is NOT NULL"
   if (column.generated !== null) return "is a generated column"
-  for (let domain = domainOf(catalog, column), depth = 0; domain !== undefined && depth < 10; depth++) {
-    if (domain.notNull) return `is of domain ${domain.schema}.${domain.name}, which is NOT NULL`
-    domain = catalog.domains.find((d) => d.schema === domain!.baseTypeName.schema && d.name === domain!.baseTypeName.name)
-  }
-  return undefined
+  const domain = domainsOf(catalog, column).find((d) => d.notNull)
+  return domain === undefined ? undefined : `is of domain ${domain.schema}.${domain.name}, which is NOT NULL`
 }
 
 const DATE_TYPES = new Set(["date", "timestamp", "timestamptz"])
 /** A date or timestamp column, or one of a domain over such a type. */
 const isDateLike = (catalog: Catalog, column: Column): boolean => {
   if (column.typeSchema === "pg_catalog") return DATE_TYPES.has(column.typeName)
-  const domain = domainOf(catalog, column)
-  return domain !== undefined && domain.baseTypeName.schema === "pg_catalog" && DATE_TYPES.has(domain.baseTypeName.name)
+  const base = domainsOf(catalog, column).at(-1)?.baseTypeName
+  return base !== undefined && base.schema === "pg_catalog" && DATE_TYPES.has(base.name)
 }
 
 /** Check a subset rule file against the source's catalog: every table and column it names exists. */
