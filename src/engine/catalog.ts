@@ -388,7 +388,6 @@ export const tableKey = (schema: string, name: string): string => `${quoteIdent(
 
 const tablesByKey = new WeakMap<Catalog, ReadonlyMap<string, Table>>()
 
-/** The table `schema.name`, or `undefined`; indexed once per catalog, so repeated lookups are cheap. */
 /** The domains a column's type goes through to its base type, outermost first (empty for a plain type). */
 export const domainsOf = (catalog: Catalog, column: Column): ReadonlyArray<DomainType> => {
   const chain: Array<DomainType> = []
@@ -402,6 +401,7 @@ export const domainsOf = (catalog: Catalog, column: Column): ReadonlyArray<Domai
   return chain
 }
 
+/** The table `schema.name`, or `undefined`; indexed once per catalog, so repeated lookups are cheap. */
 export const findTable = (catalog: Catalog, schema: string, name: string): Table | undefined => {
   let byKey = tablesByKey.get(catalog)
   if (byKey === undefined) {

@@ -422,6 +422,13 @@ export const resolveSubsetRules = (file: SubsetRuleFile, catalog: Catalog): Effe
   })
 }
 
+/** PostgreSQL's message when `explain` of `sql` fails, else undefined. */
+export const refusalOf = (explain: (sql: string) => Effect.Effect<unknown, HarnessError>, sql: string): Effect.Effect<string | undefined> =>
+  Effect.flip(explain(sql)).pipe(
+    Effect.map((error) => error.message.replace(/^source: /, "")),
+    Effect.orElseSucceed(() => undefined)
+  )
+
 /**
  * Ask PostgreSQL to plan (EXPLAIN, never run) what the rules write into the SELECTs, on a
  * read-only connection: each WHERE clause on its table, under an alias as the planner places it
@@ -435,11 +442,7 @@ export const checkSubsetRulesOnSource = (
 ): Effect.Effect<void, HarnessError> =>
   Effect.gen(function* () {
     const problems: Array<string> = []
-    const refusal = (sql: string) =>
-      Effect.flip(explain(sql)).pipe(
-        Effect.map((error) => error.message.replace(/^source: /, "")),
-        Effect.orElseSucceed(() => undefined)
-      )
+    const refusal = (sql: string) => refusalOf(explain, sql)
     const seen = new Set<string>()
     for (const [table, rule] of rules.tableRules) {
       if (rule.where === undefined || seen.has(rule.whereAt!)) continue

@@ -14,7 +14,7 @@ import { quoteLiteral, tableKey, type Catalog, type Table } from "./catalog.ts"
 import { badInput, type HarnessError } from "./errors.ts"
 import type { SourceFilter, SourceFilterRun, SourceQuery } from "./propagate.ts"
 import { planSubset, type SubsetPlan, type SubsetTablePlan } from "./subset-plan.ts"
-import { checkSubsetRulesOnSource, loadSubsetRules, resolveSubsetRules, type SubsetRuleFile, type SubsetRules } from "./subset-rules.ts"
+import { checkSubsetRulesOnSource, loadSubsetRules, refusalOf, resolveSubsetRules, type SubsetRuleFile, type SubsetRules } from "./subset-rules.ts"
 
 /**
  * The stated tolerance of hash sampling: a table of N rows sampled at fraction p gets
@@ -57,10 +57,7 @@ export const prepareSubset = (file: SubsetRuleFile, catalog: Catalog, query: Sou
     const plan = planSubset(catalog, rules)
     const refused: Array<string> = []
     for (const table of plan.tables) {
-      const failed = yield* Effect.flip(explain(`EXPLAIN ${table.select}`)).pipe(
-        Effect.map((error) => error.message.replace(/^source: /, "")),
-        Effect.orElseSucceed(() => undefined)
-      )
+      const failed = yield* refusalOf(explain, `EXPLAIN ${table.select}`)
       if (failed !== undefined) refused.push(`${table.label}: ${failed}`)
     }
     if (refused.length > 0)
